@@ -1,0 +1,47 @@
+package cli
+
+import "strings"
+
+// legacyValueFlags take a value in the older style (`-db postgres`).
+var legacyValueFlags = map[string]bool{
+	"db": true, "steps": true, "version": true, "name": true, "dir": true, "config": true,
+	"output": true, "file": true, "lock-timeout": true,
+	"postgres-url": true, "clickhouse-url": true, "redis-url": true,
+}
+
+// legacyMigrateVerbs are the commands that live under `brokle migrate`.
+var legacyMigrateVerbs = map[string]bool{
+	"up": true, "down": true, "status": true, "create": true, "drop": true, "force": true,
+	"redo": true, "reset": true, "info": true, "validate": true,
+}
+
+// TranslateLegacy turns the older single-dash style (`-db postgres -steps 2 up`,
+// `seed -file seeds/dev.yaml`) into brokle's (`migrate up --db postgres --steps 2`).
+func TranslateLegacy(args []string) []string {
+	var words, flags, rest []string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			rest = args[i:]
+			break
+		}
+		if len(a) < 2 || a[0] != '-' {
+			words = append(words, a)
+			continue
+		}
+		name := strings.TrimLeft(a, "-")
+		if name == "h" || name == "help" {
+			flags = append(flags, "--help")
+			continue
+		}
+		flags = append(flags, "--"+name)
+		if key, _, hasValue := strings.Cut(name, "="); !hasValue && legacyValueFlags[key] && i+1 < len(args) {
+			i++
+			flags = append(flags, args[i])
+		}
+	}
+	if len(words) > 0 && legacyMigrateVerbs[words[0]] {
+		words = append([]string{"migrate"}, words...)
+	}
+	return append(append(words, flags...), rest...)
+}

@@ -1,0 +1,518 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/brokle-ai/brokle/migrations"
+	"github.com/brokle-ai/brokle/pkg/config"
+	"github.com/brokle-ai/brokle/pkg/migrate"
+	"github.com/brokle-ai/brokle/pkg/migrate/postgres"
+	"github.com/brokle-ai/brokle/pkg/prompt"
+)
+
+// Database names as --db takes them.
+const (
+	dbPostgres   = "postgres"
+	dbClickHouse = "clickhouse"
+	dbAll        = "all"
+)
+
+// migrateOpts are the flags every migrate command shares.
+type migrateOpts struct {
+	db              string
+	dir             string
+	output          string
+	dryRun          bool
+	yes             bool
+	allowDrift      bool
+	allowOutOfOrder bool
+}
+
+func newMigrateCmd(a *app) *cobra.Command {
+	o := &migrateOpts{}
+	cmd := &cobra.Command{
+		Use:   "migrate",
+		Short: "Apply, roll back and inspect schema migrations",
+		Args:  cobra.NoArgs,
+	}
+	pf := cmd.PersistentFlags()
+	pf.StringVar(&o.db, "db", dbAll, "database: postgres, clickhouse or all (postgres first)")
+	pf.StringVar(&o.dir, "dir", "", "read migrations from this folder instead of the ones built in (needs --db postgres or clickhouse)")
+	pf.StringVar(&o.output, "output", "text", "output format for status, info and --dry-run: text or json")
+	pf.BoolVar(&o.dryRun, "dry-run", false, "print the plan and the exact statements; change nothing")
+	pf.BoolVar(&o.yes, "yes", false, "confirm destructive commands without asking")
+	pf.BoolVar(&o.allowDrift, "allow-drift", false, "run even if applied migrations changed or are missing")
+	pf.BoolVar(&o.allowOutOfOrder, "allow-out-of-order", false, "apply pending versions lower than the current one")
+	pf.String("lock-timeout", "", "how long to wait for another run's lock (default 5m)")
+	_ = cmd.RegisterFlagCompletionFunc("db", cobra.FixedCompletions([]string{dbPostgres, dbClickHouse, dbAll}, cobra.ShellCompDirectiveNoFileComp))
+	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"text", "json"}, cobra.ShellCompDirectiveNoFileComp))
+
+	cmd.AddCommand(
+		newChangeCmd(a, o, "up", "Apply pending migrations", true),
+		newChangeCmd(a, o, "down", "Roll back the latest migrations (1 by default)", true),
+		newChangeCmd(a, o, "redo", "Roll back the latest migration and apply it again", false),
+		newChangeCmd(a, o, "reset", "Roll back every migration, then apply them all", false),
+		newStatusCmd(a, o),
+		newForceCmd(a, o),
+		newDropCmd(a, o),
+		newCreateCmd(a, o),
+		newInfoCmd(a, o),
+		newValidateCmd(a, o),
+	)
+	return cmd
+}
+
+// check validates the shared flags and returns the databases to work on, in order.
+func (o *migrateOpts) check(allowAll bool) ([]string, error) {
+	if o.output != "text" && o.output != "json" {
+		return nil, usagef("--output %q: want text or json", o.output)
+	}
+	var dbs []string
+	switch o.db {
+	case dbPostgres, dbClickHouse:
+		dbs = []string{o.db}
+	case dbAll:
+		if !allowAll {
+			return nil, usagef("--db all: this command works on one database; pass --db postgres or --db clickhouse")
+		}
+		dbs = []string{dbPostgres, dbClickHouse}
+	default:
+		return nil, usagef("--db %q: want postgres, clickhouse or all", o.db)
+	}
+	if o.dir != "" && len(dbs) > 1 {
+		return nil, usagef("--dir %s: pass --db postgres or --db clickhouse with it (each database has its own folder)", o.dir)
+	}
+	return dbs, nil
+}
+
+// source loads a database's migrations: --dir, else the configured folder, else the built-in ones.
+func (o *migrateOpts) source(cfg *config.Config, db string) (*migrate.Source, error) {
+	dir := o.dir
+	if dir == "" {
+		dir = cfg.PostgresDir
+		if db == dbClickHouse {
+			dir = cfg.ClickHouseDir
+		}
+	}
+	lo := migrate.LoadOptions{WrapDollarQuoted: db == dbPostgres, AllNoTx: db == dbClickHouse}
+	if dir != "" {
+		st, err := os.Stat(dir)
+		if err != nil || !st.IsDir() {
+			return nil, usagef("migrations folder %s: not a folder", dir)
+		}
+		return migrate.Load(os.DirFS(dir), filepath.ToSlash(filepath.Clean(dir)), lo)
+	}
+	fsys, display := embeddedSource(db)
+	return migrate.Load(fsys, display, lo)
+}
+
+func embeddedSource(db string) (fs.FS, string) {
+	if db == dbClickHouse {
+		sub, _ := fs.Sub(migrations.FS, "clickhouse")
+		return sub, "migrations/clickhouse"
+	}
+	return migrations.FS, "migrations"
+}
+
+// target is one opened database with its engine.
+type target struct {
+	db     migrate.Database
+	engine *migrate.Engine
+	src    *migrate.Source
+	close  func()
+}
+
+// open connects to db (read-only for dry runs and status) and builds its engine.
+func (a *app) open(cfg *config.Config, o *migrateOpts, db string, readOnly bool, progress io.Writer) (*target, error) {
+	src, err := o.source(cfg, db)
+	if err != nil {
+		return nil, err
+	}
+	var d migrate.Database
+	var closeFn func()
+	switch db {
+	case dbPostgres:
+		pg, err := postgres.Open(cfg.PostgresURL, postgres.Options{ReadOnly: readOnly, LockTimeout: cfg.LockTimeout})
+		if err != nil {
+			return nil, &config.Error{Msg: err.Error()}
+		}
+		d, closeFn = pg, func() { pg.Close() }
+	case dbClickHouse:
+		ch, closer, err := openClickHouse(cfg, readOnly)
+		if err != nil {
+			return nil, err
+		}
+		d, closeFn = ch, closer
+	}
+	eng, err := migrate.New(d, src, migrate.Options{
+		AllowDrift: o.allowDrift, AllowOutOfOrder: o.allowOutOfOrder,
+		AppliedBy: a.appliedBy, Progress: progress,
+	})
+	if err != nil {
+		closeFn()
+		return nil, err
+	}
+	return &target{db: d, engine: eng, src: src, close: closeFn}, nil
+}
+
+// stepsFlag parses --steps: empty means def.
+func stepsFlag(cmd *cobra.Command, def int) (int, error) {
+	s, _ := cmd.Flags().GetString("steps")
+	if s == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 {
+		return 0, usagef("--steps %q: want a whole number, 1 or more", s)
+	}
+	return n, nil
+}
+
+// versionFlag parses --version; ok is false when it was not given.
+func versionFlag(cmd *cobra.Command) (v int64, ok bool, err error) {
+	s, _ := cmd.Flags().GetString("version")
+	if s == "" {
+		return 0, false, nil
+	}
+	v, err = strconv.ParseInt(s, 10, 64)
+	if err != nil || v < 0 {
+		return 0, false, usagef("--version %q: want a migration version (a whole number, 0 or more)", s)
+	}
+	return v, true, nil
+}
+
+// newChangeCmd builds up, down, redo and reset.
+func newChangeCmd(a *app, o *migrateOpts, action, short string, withSteps bool) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   action,
+		Short: short,
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return a.runChange(cmd, o, action)
+		},
+	}
+	if withSteps {
+		cmd.Flags().String("steps", "", "how many migrations (up: all pending by default; down: 1)")
+		verb := "up to and including"
+		if action == "down" {
+			verb = "down to, not including,"
+		}
+		cmd.Flags().String("version", "", "migrate "+verb+" this version")
+		_ = cmd.RegisterFlagCompletionFunc("version", a.completeVersions(o))
+	}
+	return cmd
+}
+
+func (a *app) runChange(cmd *cobra.Command, o *migrateOpts, action string) error {
+	cfg, err := a.loadConfig(cmd)
+	if err != nil {
+		return err
+	}
+	dbs, err := o.check(true)
+	if err != nil {
+		return err
+	}
+	steps, target := 0, int64(0)
+	if cmd.Flags().Lookup("steps") != nil {
+		def := 0
+		if action == "down" {
+			def = 1
+		}
+		if steps, err = stepsFlag(cmd, def); err != nil {
+			return err
+		}
+		v, ok, err := versionFlag(cmd)
+		if err != nil {
+			return err
+		}
+		if ok {
+			if cmd.Flags().Changed("steps") {
+				return usagef("--steps and --version: pass one of them")
+			}
+			steps, target = 0, v
+			if action == "up" && v == 0 {
+				return usagef("--version 0: up needs a version above 0")
+			}
+		}
+	}
+	out := a.streams.Out
+	var plans []*migrate.Plan
+	for _, name := range dbs {
+		t, err := a.open(cfg, o, name, o.dryRun, out)
+		if err != nil {
+			return err
+		}
+		err = func() error {
+			defer t.close()
+			if o.dryRun {
+				p, err := t.engine.DryRun(cmd.Context(), action, steps, target)
+				if err != nil {
+					return err
+				}
+				plans = append(plans, p)
+				return nil
+			}
+			if action != "up" {
+				q := fmt.Sprintf("Run `migrate %s` on %s at %s? This changes its schema", action, name, t.db.Address())
+				if err := prompt.Confirm(a.streams, o.yes, "run migrate "+action+" on "+name, q); err != nil {
+					return err
+				}
+			}
+			var n int
+			switch action {
+			case "up":
+				n, err = t.engine.Up(cmd.Context(), steps, target)
+			case "down":
+				n, err = t.engine.Down(cmd.Context(), steps, target)
+			case "redo":
+				n, err = t.engine.Redo(cmd.Context())
+			case "reset":
+				n, err = t.engine.Reset(cmd.Context())
+			}
+			if err != nil {
+				return err
+			}
+			if n == 0 {
+				fmt.Fprintf(out, "%-10s nothing to %s\n", name, action)
+			}
+			return nil
+		}()
+		if err != nil {
+			return err
+		}
+	}
+	if o.dryRun {
+		return printPlans(out, o.output, plans)
+	}
+	return nil
+}
+
+func printPlans(w io.Writer, format string, plans []*migrate.Plan) error {
+	if format == "json" {
+		return writeJSON(w, map[string]any{"dry_run": true, "plans": plans})
+	}
+	for _, p := range plans {
+		n := len(p.Steps)
+		fmt.Fprintf(w, "-- %s at %s: %s, %d migration(s), dry run: nothing is changed\n", p.Database, p.Address, p.Action, n)
+		for _, s := range p.Steps {
+			tx := "in a transaction"
+			if !s.InTx {
+				tx = "no transaction"
+			}
+			fmt.Fprintf(w, "-- %s %s (version %d, %s)\n", s.Direction, s.File, s.Version, tx)
+			for _, stmt := range s.Statements {
+				fmt.Fprintln(w, strings.TrimRight(stmt, "\n"))
+			}
+		}
+		for _, stmt := range p.Extra {
+			fmt.Fprintf(w, "%s;\n", strings.TrimSuffix(stmt, ";"))
+		}
+	}
+	return nil
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+func newStatusCmd(a *app, o *migrateOpts) *cobra.Command {
+	return &cobra.Command{
+		Use:   "status",
+		Short: "Show each database's migrations; exit 1 when dirty, drifted or unreachable",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := a.loadConfig(cmd)
+			if err != nil {
+				return err
+			}
+			dbs, err := o.check(true)
+			if err != nil {
+				return err
+			}
+			var all []*migrate.Status
+			for _, name := range dbs {
+				t, err := a.open(cfg, o, name, true, io.Discard)
+				if err != nil {
+					return err
+				}
+				ctx, cancel := context.WithTimeout(cmd.Context(), 30*time.Second)
+				st := t.engine.Status(ctx)
+				cancel()
+				t.close()
+				st.Error = config.Scrub(st.Error, a.secrets)
+				all = append(all, st)
+			}
+			if o.output == "json" {
+				if err := writeJSON(a.streams.Out, map[string]any{"databases": all}); err != nil {
+					return err
+				}
+			} else {
+				printStatus(a.streams.Out, all)
+			}
+			for _, st := range all {
+				if !st.Reachable || !st.Healthy {
+					return &exitError{code: ExitFailed}
+				}
+			}
+			return nil
+		},
+	}
+}
+
+func printStatus(w io.Writer, all []*migrate.Status) {
+	for i, s := range all {
+		if i > 0 {
+			fmt.Fprintln(w)
+		}
+		if !s.Reachable {
+			fmt.Fprintf(w, "%s at %s: unreachable: %s\n", s.Database, s.Address, firstLine(s.Error))
+			continue
+		}
+		fmt.Fprintf(w, "%s at %s: server %s, round trip %.1fms\n", s.Database, s.Address, s.ServerVersion, s.RTTMs)
+		if s.Error != "" {
+			fmt.Fprintf(w, "  error: %s\n", firstLine(s.Error))
+			continue
+		}
+		dirty := "no"
+		if s.Dirty != nil {
+			dirty = fmt.Sprintf("YES, version %d", *s.Dirty)
+		}
+		fmt.Fprintf(w, "  current version %d, dirty: %s\n", s.Current, dirty)
+		fmt.Fprintf(w, "  applied %d, pending %d, drifted %d, missing %d\n", s.Applied, s.Pending, s.Drifted, s.Missing)
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "  VERSION\tSTATE\tAPPLIED AT\tBY\tFILE")
+		for _, m := range s.Migrations {
+			at := "-"
+			if m.AppliedAt != nil {
+				at = m.AppliedAt.Local().Format("2006-01-02 15:04:05")
+			}
+			by := m.AppliedBy
+			if by == "" {
+				by = "-"
+			}
+			file := m.File
+			if file == "" {
+				file = "(no file)"
+			}
+			fmt.Fprintf(tw, "  %d\t%s\t%s\t%s\t%s\n", m.Version, m.State, at, by, file)
+		}
+		tw.Flush()
+	}
+}
+
+func firstLine(s string) string {
+	first, _, _ := strings.Cut(s, "\n")
+	return first
+}
+
+func newForceCmd(a *app, o *migrateOpts) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "force",
+		Short: "Record exactly the versions <= --version as applied and clear dirty (runs no migration SQL)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := a.loadConfig(cmd)
+			if err != nil {
+				return err
+			}
+			dbs, err := o.check(false)
+			if err != nil {
+				return err
+			}
+			v, ok, err := versionFlag(cmd)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				return usagef("force needs --version N: the last version that took effect (0 for none)")
+			}
+			t, err := a.open(cfg, o, dbs[0], o.dryRun, a.streams.Out)
+			if err != nil {
+				return err
+			}
+			defer t.close()
+			if !o.dryRun {
+				q := fmt.Sprintf("Record versions <= %d as applied on %s at %s, running no SQL?", v, dbs[0], t.db.Address())
+				if err := prompt.Confirm(a.streams, o.yes, "force the version of "+dbs[0], q); err != nil {
+					return err
+				}
+			}
+			plan, err := t.engine.Force(cmd.Context(), v, o.dryRun)
+			if err != nil {
+				return err
+			}
+			if o.dryRun {
+				return printPlans(a.streams.Out, o.output, []*migrate.Plan{plan})
+			}
+			fmt.Fprintf(a.streams.Out, "%-10s forced to version %d; dirty mark cleared\n", dbs[0], v)
+			return nil
+		},
+	}
+	cmd.Flags().String("version", "", "the last version that took effect (0: none)")
+	_ = cmd.RegisterFlagCompletionFunc("version", a.completeVersions(o))
+	return cmd
+}
+
+func newDropCmd(a *app, o *migrateOpts) *cobra.Command {
+	return &cobra.Command{
+		Use:   "drop",
+		Short: "Drop every table, view and type of the database, the history table included",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := a.loadConfig(cmd)
+			if err != nil {
+				return err
+			}
+			dbs, err := o.check(true)
+			if err != nil {
+				return err
+			}
+			var plans []*migrate.Plan
+			for _, name := range dbs {
+				err := func() error {
+					t, err := a.open(cfg, o, name, o.dryRun, a.streams.Out)
+					if err != nil {
+						return err
+					}
+					defer t.close()
+					if !o.dryRun {
+						q := fmt.Sprintf("Drop EVERY table, view and type of %s at %s?", name, t.db.Address())
+						if err := prompt.Confirm(a.streams, o.yes, "drop "+name, q); err != nil {
+							return err
+						}
+					}
+					p, err := t.engine.Drop(cmd.Context(), o.dryRun)
+					if err != nil {
+						return err
+					}
+					plans = append(plans, p)
+					if !o.dryRun {
+						fmt.Fprintf(a.streams.Out, "%-10s dropped %d object(s)\n", name, len(p.Extra))
+					}
+					return nil
+				}()
+				if err != nil {
+					return err
+				}
+			}
+			if o.dryRun {
+				return printPlans(a.streams.Out, o.output, plans)
+			}
+			return nil
+		},
+	}
+}

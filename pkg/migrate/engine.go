@@ -1,0 +1,425 @@
+// Package migrate is brokle's migration engine: sources, plans, runs, history and status. goose's
+// Provider runs each migration; the engine adds dirty marks, checksums, drift, locking and plans.
+package migrate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"path"
+	"slices"
+	"time"
+
+	"github.com/pressly/goose/v3"
+)
+
+// Options tune an Engine.
+type Options struct {
+	AllowDrift      bool
+	AllowOutOfOrder bool
+	AppliedBy       string    // user@host
+	Progress        io.Writer // one line per migration; nil for none
+}
+
+// Engine migrates one database from one source.
+type Engine struct {
+	db       Database
+	src      *Source
+	opts     Options
+	provider *goose.Provider // nil when the source is empty
+}
+
+// New builds an engine. The source may be empty.
+func New(db Database, src *Source, opts Options) (*Engine, error) {
+	e := &Engine{db: db, src: src, opts: opts}
+	if opts.Progress == nil {
+		e.opts.Progress = io.Discard
+	}
+	if len(src.Migrations) > 0 {
+		p, err := goose.NewProvider(goose.DialectCustom, db.DB(), src.GooseFS(),
+			goose.WithStore(db.History()), goose.WithDisableGlobalRegistry(true))
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", db.Name(), err)
+		}
+		e.provider = p
+	}
+	return e, nil
+}
+
+// Step is one migration of a plan.
+type Step struct {
+	Version    int64    `json:"version"`
+	File       string   `json:"file"`
+	Direction  string   `json:"direction"`
+	InTx       bool     `json:"transaction"`
+	Statements []string `json:"statements"`
+}
+
+// Plan is what a changing command does to one database.
+type Plan struct {
+	Database string   `json:"database"`
+	Address  string   `json:"address"`
+	Action   string   `json:"action"`
+	Steps    []Step   `json:"steps"`
+	Extra    []string `json:"statements,omitempty"` // statements outside migrations (drop, force)
+}
+
+type state struct {
+	exists  bool
+	records []Record // by version, only rows that are applied or dirty
+	byVer   map[int64]Record
+}
+
+func (s *state) applied(v int64) bool { r, ok := s.byVer[v]; return ok && r.Applied }
+
+// appliedDesc lists applied versions, the latest applied first (the order down undoes them).
+func (s *state) appliedDesc() []Record {
+	var out []Record
+	for _, r := range s.records {
+		if r.Applied {
+			out = append(out, r)
+		}
+	}
+	slices.SortFunc(out, func(a, b Record) int {
+		if c := cmpInt64(b.Seq, a.Seq); c != 0 {
+			return c
+		}
+		return cmpInt64(b.Version, a.Version)
+	})
+	return out
+}
+
+func (s *state) current() int64 {
+	var max int64
+	for _, r := range s.records {
+		if r.Applied && r.Version > max {
+			max = r.Version
+		}
+	}
+	return max
+}
+
+func (s *state) dirty() *Record {
+	for i := range s.records {
+		if s.records[i].Dirty {
+			return &s.records[i]
+		}
+	}
+	return nil
+}
+
+func (e *Engine) readState(ctx context.Context) (*state, error) {
+	h, db := e.db.History(), e.db.DB()
+	exists, err := h.TableExists(ctx, db)
+	if err != nil {
+		return nil, fmt.Errorf("%s: read history: %w", e.db.Name(), err)
+	}
+	st := &state{exists: exists, byVer: map[int64]Record{}}
+	if !exists {
+		return st, nil
+	}
+	recs, err := h.Records(ctx, db)
+	if err != nil {
+		return nil, fmt.Errorf("%s: read history: %w", e.db.Name(), err)
+	}
+	for _, r := range recs {
+		if r.Applied || r.Dirty {
+			st.records = append(st.records, r)
+			st.byVer[r.Version] = r
+		}
+	}
+	return st, nil
+}
+
+func (e *Engine) fileOf(v int64) string {
+	if m := e.src.Lookup(v); m != nil {
+		return m.File()
+	}
+	return fmt.Sprintf("version %d (no file)", v)
+}
+
+// checkRunnable refuses to change a dirty or drifted database.
+func (e *Engine) checkRunnable(st *state) error {
+	if d := st.dirty(); d != nil {
+		return &ErrDirty{Database: e.db.Name(), Version: d.Version, File: e.fileOf(d.Version)}
+	}
+	if e.opts.AllowDrift {
+		return nil
+	}
+	for _, r := range st.records {
+		m := e.src.Lookup(r.Version)
+		if m == nil {
+			return &ErrDrift{Database: e.db.Name(), Version: r.Version}
+		}
+		if r.Checksum != "" && r.Checksum != m.Checksum {
+			return &ErrDrift{Database: e.db.Name(), Version: r.Version, File: m.File()}
+		}
+	}
+	return nil
+}
+
+func (e *Engine) planUp(st *state, steps int, target int64) ([]*Migration, error) {
+	cur := st.current()
+	var pending []*Migration
+	for _, m := range e.src.Migrations {
+		if st.applied(m.Version) {
+			continue
+		}
+		if target > 0 && m.Version > target {
+			break
+		}
+		if m.Version < cur && !e.opts.AllowOutOfOrder {
+			return nil, &ErrOutOfOrder{Database: e.db.Name(), Version: m.Version, File: m.File(), Current: cur}
+		}
+		pending = append(pending, m)
+	}
+	if steps > 0 && len(pending) > steps {
+		pending = pending[:steps]
+	}
+	return pending, nil
+}
+
+func (e *Engine) planDown(st *state, steps int, target int64, all bool) ([]*Migration, error) {
+	var out []*Migration
+	for _, r := range st.appliedDesc() {
+		if !all && steps > 0 && len(out) == steps {
+			break
+		}
+		if !all && steps == 0 && r.Version <= target {
+			break
+		}
+		m := e.src.Lookup(r.Version)
+		if m == nil {
+			return nil, &ErrDrift{Database: e.db.Name(), Version: r.Version}
+		}
+		out = append(out, m)
+	}
+	return out, nil
+}
+
+// lock takes the database's migration lock and reports a wait on the progress writer.
+func (e *Engine) lock(ctx context.Context) (func(), error) {
+	return e.db.Lock(ctx, func(holder string) {
+		fmt.Fprintf(e.opts.Progress, "%s: waiting for the migration lock (held by %s)\n", e.db.Name(), holder)
+	})
+}
+
+// change runs fn under the lock with the current state, after the dirty and drift checks.
+func (e *Engine) change(ctx context.Context, fn func(st *state) error) error {
+	unlock, err := e.lock(ctx)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	st, err := e.readState(ctx)
+	if err != nil {
+		return err
+	}
+	if err := e.checkRunnable(st); err != nil {
+		return err
+	}
+	if err := e.db.History().Init(ctx, e.db.DB()); err != nil {
+		return fmt.Errorf("%s: create history table: %w", e.db.Name(), err)
+	}
+	return fn(st)
+}
+
+// Up applies pending migrations: all, the next steps, or up to target.
+func (e *Engine) Up(ctx context.Context, steps int, target int64) (int, error) {
+	n := 0
+	err := e.change(ctx, func(st *state) error {
+		ms, err := e.planUp(st, steps, target)
+		if err != nil {
+			return err
+		}
+		n = len(ms)
+		return e.run(ctx, ms, true)
+	})
+	return n, err
+}
+
+// Down rolls back the latest applied migrations: steps of them, or down to target (exclusive).
+func (e *Engine) Down(ctx context.Context, steps int, target int64) (int, error) {
+	n := 0
+	err := e.change(ctx, func(st *state) error {
+		ms, err := e.planDown(st, steps, target, false)
+		if err != nil {
+			return err
+		}
+		n = len(ms)
+		return e.run(ctx, ms, false)
+	})
+	return n, err
+}
+
+// Redo rolls back the latest applied migration and applies it again.
+func (e *Engine) Redo(ctx context.Context) (int, error) {
+	n := 0
+	err := e.change(ctx, func(st *state) error {
+		ms, err := e.planDown(st, 1, 0, false)
+		if err != nil || len(ms) == 0 {
+			return err
+		}
+		n = 1
+		if err := e.run(ctx, ms, false); err != nil {
+			return err
+		}
+		return e.run(ctx, ms, true)
+	})
+	return n, err
+}
+
+// Reset rolls everything back, then applies everything.
+func (e *Engine) Reset(ctx context.Context) (int, error) {
+	n := 0
+	err := e.change(ctx, func(st *state) error {
+		down, err := e.planDown(st, 0, 0, true)
+		if err != nil {
+			return err
+		}
+		if err := e.run(ctx, down, false); err != nil {
+			return err
+		}
+		n = len(e.src.Migrations)
+		return e.run(ctx, e.src.Migrations, true)
+	})
+	return n, err
+}
+
+func (e *Engine) run(ctx context.Context, ms []*Migration, up bool) error {
+	h, db := e.db.History(), e.db.DB()
+	dir := "down"
+	if up {
+		dir = "up"
+	}
+	for _, m := range ms {
+		h.Expect(Meta{Version: m.Version, AppliedBy: e.opts.AppliedBy, Checksum: m.Checksum, Start: time.Now()})
+		if m.NoTx {
+			if err := h.MarkDirty(ctx, db, m.Version, !up); err != nil {
+				return fmt.Errorf("%s: mark version %d dirty: %w", e.db.Name(), m.Version, err)
+			}
+		}
+		start := time.Now()
+		_, err := e.provider.ApplyVersion(ctx, m.Version, up)
+		if err != nil {
+			var pe *goose.PartialError
+			if errors.As(err, &pe) {
+				err = pe.Err
+			}
+			return &ErrMigration{Database: e.db.Name(), Version: m.Version, File: m.File(), Direction: dir, Dirty: m.NoTx, Err: err}
+		}
+		fmt.Fprintf(e.opts.Progress, "%-10s %-4s %s (%s)\n", e.db.Name(), dir, path.Base(m.File()), roundDuration(time.Since(start)))
+	}
+	return nil
+}
+
+func roundDuration(d time.Duration) time.Duration {
+	switch {
+	case d > time.Second:
+		return d.Round(10 * time.Millisecond)
+	case d > time.Millisecond:
+		return d.Round(10 * time.Microsecond)
+	}
+	return d.Round(time.Microsecond)
+}
+
+// Force records exactly the versions <= version as applied and clears dirty, running no SQL.
+func (e *Engine) Force(ctx context.Context, version int64, dryRun bool) (*Plan, error) {
+	if version != 0 && e.src.Lookup(version) == nil {
+		return nil, &ErrInput{Msg: fmt.Sprintf("%s: no migration has version %d in %s", e.db.Name(), version, e.src.Display)}
+	}
+	var recs []Record
+	now := time.Now()
+	for _, m := range e.src.Migrations {
+		if m.Version <= version {
+			recs = append(recs, Record{Version: m.Version, Applied: true, AppliedAt: now, AppliedBy: e.opts.AppliedBy, Checksum: m.Checksum})
+		}
+	}
+	h := e.db.History()
+	plan := &Plan{Database: e.db.Name(), Address: e.db.Address(), Action: "force", Extra: h.ForceStatements(recs)}
+	if dryRun {
+		return plan, nil
+	}
+	unlock, err := e.lock(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	if err := h.Init(ctx, e.db.DB()); err != nil {
+		return nil, fmt.Errorf("%s: create history table: %w", e.db.Name(), err)
+	}
+	if err := h.Force(ctx, e.db.DB(), recs); err != nil {
+		return nil, fmt.Errorf("%s: force version %d: %w", e.db.Name(), version, err)
+	}
+	return plan, nil
+}
+
+// Drop removes every object of the database, the history table included.
+func (e *Engine) Drop(ctx context.Context, dryRun bool) (*Plan, error) {
+	plan := &Plan{Database: e.db.Name(), Address: e.db.Address(), Action: "drop"}
+	if !dryRun {
+		unlock, err := e.lock(ctx)
+		if err != nil {
+			return nil, err
+		}
+		defer unlock()
+	}
+	stmts, err := e.db.Drop(ctx, dryRun)
+	plan.Extra = stmts
+	if err != nil {
+		return nil, fmt.Errorf("%s: drop: %w", e.db.Name(), err)
+	}
+	return plan, nil
+}
+
+// DryRun returns the plan of action ("up", "down", "redo", "reset") without changing anything.
+func (e *Engine) DryRun(ctx context.Context, action string, steps int, target int64) (*Plan, error) {
+	st, err := e.readState(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := e.checkRunnable(st); err != nil {
+		return nil, err
+	}
+	plan := &Plan{Database: e.db.Name(), Address: e.db.Address(), Action: action}
+	add := func(ms []*Migration, up bool) error {
+		steps, err := e.explain(ctx, ms, up)
+		plan.Steps = append(plan.Steps, steps...)
+		return err
+	}
+	switch action {
+	case "up":
+		ms, err := e.planUp(st, steps, target)
+		if err != nil {
+			return nil, err
+		}
+		err = add(ms, true)
+		return plan, err
+	case "down", "redo":
+		if action == "redo" {
+			steps = 1
+		}
+		ms, err := e.planDown(st, steps, target, false)
+		if err != nil {
+			return nil, err
+		}
+		if err := add(ms, false); err != nil {
+			return nil, err
+		}
+		if action == "redo" {
+			err = add(ms, true)
+		}
+		return plan, err
+	case "reset":
+		ms, err := e.planDown(st, 0, 0, true)
+		if err != nil {
+			return nil, err
+		}
+		if err := add(ms, false); err != nil {
+			return nil, err
+		}
+		return plan, add(e.src.Migrations, true)
+	}
+	return nil, fmt.Errorf("no dry run for %q", action)
+}

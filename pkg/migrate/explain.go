@@ -1,0 +1,92 @@
+package migrate
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+
+	"github.com/pressly/goose/v3"
+)
+
+// explain lists the statements goose would send for each migration, by letting goose run them
+// against a connection that only writes them down. The split, StatementBegin/End, NO TRANSACTION
+// and ENVSUB handling are goose's own, so a dry run shows exactly what a real run sends.
+func (e *Engine) explain(ctx context.Context, ms []*Migration, up bool) ([]Step, error) {
+	if len(ms) == 0 {
+		return nil, nil
+	}
+	rec := &recorder{}
+	db := sql.OpenDB(recConnector{rec})
+	defer db.Close()
+	p, err := goose.NewProvider(goose.DialectPostgres, db, e.src.GooseFS(),
+		goose.WithDisableVersioning(true), goose.WithDisableGlobalRegistry(true))
+	if err != nil {
+		return nil, err
+	}
+	dir := "down"
+	if up {
+		dir = "up"
+	}
+	steps := make([]Step, 0, len(ms))
+	for _, m := range ms {
+		rec.reset()
+		if _, err := p.ApplyVersion(ctx, m.Version, up); err != nil {
+			var pe *goose.PartialError
+			if errors.As(err, &pe) {
+				err = pe.Err
+			}
+			return steps, &SourceError{File: m.File(), Msg: fmt.Sprintf("cannot read its %s statements: %v", dir, err)}
+		}
+		steps = append(steps, Step{Version: m.Version, File: m.File(), Direction: dir, InTx: rec.tx, Statements: rec.stmts})
+	}
+	return steps, nil
+}
+
+// Statements returns the statements of one migration in one direction, as goose splits them.
+func (e *Engine) Statements(ctx context.Context, m *Migration, up bool) ([]string, error) {
+	steps, err := e.explain(ctx, []*Migration{m}, up)
+	if err != nil {
+		return nil, err
+	}
+	return steps[0].Statements, nil
+}
+
+type recorder struct {
+	stmts []string
+	tx    bool
+}
+
+func (r *recorder) reset() { r.stmts, r.tx = []string{}, false }
+
+type recConnector struct{ r *recorder }
+
+func (c recConnector) Connect(context.Context) (driver.Conn, error) { return recConn(c), nil }
+func (c recConnector) Driver() driver.Driver                        { return recDriver{} }
+
+type recDriver struct{}
+
+func (recDriver) Open(string) (driver.Conn, error) {
+	return nil, errors.New("the plan recorder opens through its connector only")
+}
+
+type recConn struct{ r *recorder }
+
+func (c recConn) Prepare(string) (driver.Stmt, error) {
+	return nil, errors.New("the plan recorder only records statements")
+}
+func (c recConn) Close() error { return nil }
+func (c recConn) Begin() (driver.Tx, error) {
+	c.r.tx = true
+	return recTx{}, nil
+}
+func (c recConn) ExecContext(_ context.Context, query string, _ []driver.NamedValue) (driver.Result, error) {
+	c.r.stmts = append(c.r.stmts, query)
+	return driver.RowsAffected(0), nil
+}
+
+type recTx struct{}
+
+func (recTx) Commit() error   { return nil }
+func (recTx) Rollback() error { return nil }

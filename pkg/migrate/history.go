@@ -1,0 +1,73 @@
+package migrate
+
+import (
+	"context"
+	"database/sql"
+	"time"
+
+	"github.com/pressly/goose/v3/database"
+)
+
+// Record is the state of one version in a history table.
+type Record struct {
+	Version   int64
+	Applied   bool
+	Dirty     bool
+	AppliedAt time.Time
+	AppliedBy string
+	Duration  time.Duration
+	Checksum  string
+	Seq       int64 // application order: higher was applied later
+}
+
+// Meta is what the next Insert of a version records beside the version itself. goose's
+// InsertRequest carries the version only, so the engine hands the rest to the store first.
+type Meta struct {
+	Version   int64
+	AppliedBy string
+	Checksum  string
+	Start     time.Time
+}
+
+// History is a goose store that also keeps dirty marks, checksums, who applied and how long.
+type History interface {
+	database.Store
+	// TableExists reports whether the history table exists (goose's optional extension).
+	TableExists(ctx context.Context, db database.DBTxConn) (bool, error)
+	// Init creates the history table and goose's zero row when missing.
+	Init(ctx context.Context, db *sql.DB) error
+	// Expect sets what the next Insert of m.Version records.
+	Expect(m Meta)
+	// MarkDirty records, in a write that commits on its own, that version is being changed
+	// outside a transaction; applied is its state before the change.
+	MarkDirty(ctx context.Context, db database.DBTxConn, version int64, applied bool) error
+	// Records lists every version above zero, by version.
+	Records(ctx context.Context, db database.DBTxConn) ([]Record, error)
+	// Force makes exactly these versions applied and nothing dirty.
+	Force(ctx context.Context, db *sql.DB, applied []Record) error
+	// ForceStatements describes what Force would run, for --dry-run.
+	ForceStatements(applied []Record) []string
+}
+
+// Database is one database the engine migrates: its connection, its history and its lock.
+type Database interface {
+	Name() string    // "postgres" or "clickhouse"
+	Address() string // host:port/database, never a secret
+	DB() *sql.DB
+	History() History
+	// Lock takes the lock that keeps two runs apart. waiting is called once, with who holds it,
+	// when the lock is not free at once.
+	Lock(ctx context.Context, waiting func(holder string)) (unlock func(), err error)
+	// Drop removes every object the database holds (dryRun: only says which), returning the
+	// statements.
+	Drop(ctx context.Context, dryRun bool) ([]string, error)
+	ServerVersion(ctx context.Context) (string, error)
+}
+
+// DurationSince is the time a migration took when it is recorded at now (zero without a Start).
+func (m Meta) DurationSince(now time.Time) time.Duration {
+	if m.Start.IsZero() {
+		return 0
+	}
+	return now.Sub(m.Start)
+}

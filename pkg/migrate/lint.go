@@ -1,0 +1,100 @@
+package migrate
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+)
+
+// Finding is one problem validate reports, at a file and line.
+type Finding struct {
+	File string `json:"file"`
+	Line int    `json:"line"`
+	Rule string `json:"rule"`
+	Msg  string `json:"message"`
+}
+
+func (f Finding) String() string { return fmt.Sprintf("%s:%d: %s (%s)", f.File, f.Line, f.Msg, f.Rule) }
+
+var (
+	createTableRE = regexp.MustCompile(`(?i)\bCREATE\s+(?:OR\s+REPLACE\s+)?(?:TEMPORARY\s+|UNLOGGED\s+)?TABLE\s+(.*)$`)
+	ifNotExistsRE = regexp.MustCompile(`(?i)^IF\s+NOT\s+EXISTS\b`)
+	dropRE        = regexp.MustCompile(`(?i)^\s*DROP\s+(TABLE|VIEW|MATERIALIZED\s+VIEW|INDEX|TYPE|SEQUENCE|FUNCTION|PROCEDURE|SCHEMA|DOMAIN|DICTIONARY|DATABASE|TRIGGER)\s+(?:CONCURRENTLY\s+)?(.*)$`)
+	ifExistsRE    = regexp.MustCompile(`(?i)^IF\s+EXISTS\b`)
+)
+
+// SQLLine is one line of SQL code in a migration file (not a comment, not an annotation).
+type SQLLine struct {
+	File string
+	Line int
+	Text string
+	Up   bool
+}
+
+// CodeLines walks the SQL lines of a migration's files, with the section each belongs to.
+func (m *Migration) CodeLines() []SQLLine {
+	var out []SQLLine
+	for i, text := range m.Texts {
+		up := true
+		if m.Format == FormatPair && i == 1 {
+			up = false
+		}
+		inBlockComment := false
+		for n, line := range splitLines(text) {
+			t := strings.TrimSpace(line)
+			if m.Format != FormatPair {
+				if sm := migrateMark.FindStringSubmatch(t); sm != nil {
+					if strings.EqualFold(sm[1], "down") {
+						up = false
+					}
+					continue
+				}
+				if sm := gooseMark.FindStringSubmatch(t); sm != nil {
+					if strings.EqualFold(sm[1], "down") {
+						up = false
+					}
+					continue
+				}
+			}
+			if inBlockComment {
+				if _, after, ok := strings.Cut(t, "*/"); ok {
+					inBlockComment = false
+					t = strings.TrimSpace(after)
+				} else {
+					continue
+				}
+			}
+			if strings.HasPrefix(t, "/*") && !strings.Contains(t, "*/") {
+				inBlockComment = true
+				continue
+			}
+			if code, _, _ := strings.Cut(t, "--"); strings.TrimSpace(code) != "" {
+				out = append(out, SQLLine{File: m.Files[i], Line: n + 1, Text: strings.TrimSpace(code), Up: up})
+			}
+		}
+	}
+	return out
+}
+
+// Lint checks what every database's migrations share: a Down for each, IF NOT EXISTS on CREATE
+// TABLE and IF EXISTS on DROP, so a half-applied migration can be run again.
+func Lint(src *Source) []Finding {
+	var out []Finding
+	for _, m := range src.Migrations {
+		if !m.HasDown {
+			out = append(out, Finding{File: m.File(), Line: m.UpLine, Rule: "down-missing",
+				Msg: "no Down section: this migration cannot be rolled back"})
+		}
+		for _, l := range m.CodeLines() {
+			if sm := createTableRE.FindStringSubmatch(l.Text); sm != nil && !ifNotExistsRE.MatchString(sm[1]) {
+				out = append(out, Finding{File: l.File, Line: l.Line, Rule: "create-if-not-exists",
+					Msg: "CREATE TABLE without IF NOT EXISTS"})
+			}
+			if sm := dropRE.FindStringSubmatch(l.Text); sm != nil && !ifExistsRE.MatchString(sm[2]) {
+				out = append(out, Finding{File: l.File, Line: l.Line, Rule: "drop-if-exists",
+					Msg: fmt.Sprintf("DROP %s without IF EXISTS", strings.ToUpper(sm[1]))})
+			}
+		}
+	}
+	return out
+}

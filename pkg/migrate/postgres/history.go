@@ -1,0 +1,211 @@
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/pressly/goose/v3/database"
+
+	"github.com/brokle-ai/brokle/pkg/migrate"
+)
+
+// History is the PostgreSQL history store: one row per version, written in the migration's own
+// transaction when it has one, so a failed or killed migration leaves no row behind.
+type History struct {
+	mu   sync.Mutex
+	next migrate.Meta
+}
+
+var _ migrate.History = (*History)(nil)
+
+const createHistorySQL = `CREATE TABLE IF NOT EXISTS ` + HistoryTable + ` (
+	version_id  BIGINT PRIMARY KEY,
+	is_applied  BOOLEAN NOT NULL,
+	dirty       BOOLEAN NOT NULL DEFAULT false,
+	tstamp      TIMESTAMPTZ NOT NULL DEFAULT now(),
+	applied_by  TEXT NOT NULL DEFAULT '',
+	duration_ms DOUBLE PRECISION NOT NULL DEFAULT 0,
+	checksum    TEXT NOT NULL DEFAULT '',
+	seq         BIGSERIAL NOT NULL
+)`
+
+const insertSQL = `INSERT INTO ` + HistoryTable + ` (version_id, is_applied, dirty, applied_by, duration_ms, checksum)
+VALUES ($1, true, false, $2, $3, $4)
+ON CONFLICT (version_id) DO UPDATE SET is_applied = true, dirty = false, tstamp = now(),
+	applied_by = EXCLUDED.applied_by, duration_ms = EXCLUDED.duration_ms, checksum = EXCLUDED.checksum, seq = DEFAULT`
+
+const markDirtySQL = `INSERT INTO ` + HistoryTable + ` (version_id, is_applied, dirty, applied_by, checksum)
+VALUES ($1, $2, true, $3, $4)
+ON CONFLICT (version_id) DO UPDATE SET dirty = true`
+
+const recordsSQL = `SELECT version_id, is_applied, dirty, tstamp, applied_by, duration_ms, checksum, seq
+FROM ` + HistoryTable + ` WHERE version_id > 0 ORDER BY version_id`
+
+func (h *History) Tablename() string { return HistoryTable }
+
+func (h *History) CreateVersionTable(ctx context.Context, db database.DBTxConn) error {
+	_, err := db.ExecContext(ctx, createHistorySQL)
+	return err
+}
+
+func (h *History) TableExists(ctx context.Context, db database.DBTxConn) (bool, error) {
+	var ok bool
+	err := db.QueryRowContext(ctx, `SELECT to_regclass($1) IS NOT NULL`, HistoryTable).Scan(&ok)
+	return ok, err
+}
+
+// Init creates the table and goose's zero row in one transaction.
+func (h *History) Init(ctx context.Context, db *sql.DB) error {
+	if ok, err := h.TableExists(ctx, db); err != nil || ok {
+		return err
+	}
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, createHistorySQL); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO `+HistoryTable+` (version_id, is_applied) VALUES (0, true) ON CONFLICT DO NOTHING`); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+func (h *History) Expect(m migrate.Meta) {
+	h.mu.Lock()
+	h.next = m
+	h.mu.Unlock()
+}
+
+func (h *History) meta(version int64) migrate.Meta {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.next.Version == version {
+		return h.next
+	}
+	return migrate.Meta{Version: version}
+}
+
+func (h *History) Insert(ctx context.Context, db database.DBTxConn, req database.InsertRequest) error {
+	m := h.meta(req.Version)
+	ms := float64(m.DurationSince(time.Now()).Microseconds()) / 1000
+	_, err := db.ExecContext(ctx, insertSQL, req.Version, m.AppliedBy, ms, m.Checksum)
+	return err
+}
+
+func (h *History) Delete(ctx context.Context, db database.DBTxConn, version int64) error {
+	_, err := db.ExecContext(ctx, `DELETE FROM `+HistoryTable+` WHERE version_id = $1`, version)
+	return err
+}
+
+func (h *History) MarkDirty(ctx context.Context, db database.DBTxConn, version int64, applied bool) error {
+	m := h.meta(version)
+	_, err := db.ExecContext(ctx, markDirtySQL, version, applied, m.AppliedBy, m.Checksum)
+	return err
+}
+
+func (h *History) GetMigration(ctx context.Context, db database.DBTxConn, version int64) (*database.GetMigrationResult, error) {
+	var r database.GetMigrationResult
+	err := db.QueryRowContext(ctx, `SELECT tstamp, is_applied FROM `+HistoryTable+` WHERE version_id = $1 AND is_applied`, version).
+		Scan(&r.Timestamp, &r.IsApplied)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("%w: %d", database.ErrVersionNotFound, version)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &r, nil
+}
+
+func (h *History) GetLatestVersion(ctx context.Context, db database.DBTxConn) (int64, error) {
+	var v sql.NullInt64
+	if err := db.QueryRowContext(ctx, `SELECT max(version_id) FROM `+HistoryTable+` WHERE is_applied`).Scan(&v); err != nil {
+		return 0, err
+	}
+	if !v.Valid {
+		return 0, database.ErrVersionNotFound
+	}
+	return v.Int64, nil
+}
+
+func (h *History) ListMigrations(ctx context.Context, db database.DBTxConn) ([]*database.ListMigrationsResult, error) {
+	rows, err := db.QueryContext(ctx, `SELECT version_id, is_applied FROM `+HistoryTable+` WHERE is_applied ORDER BY seq DESC`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*database.ListMigrationsResult
+	for rows.Next() {
+		var r database.ListMigrationsResult
+		if err := rows.Scan(&r.Version, &r.IsApplied); err != nil {
+			return nil, err
+		}
+		out = append(out, &r)
+	}
+	return out, rows.Err()
+}
+
+func (h *History) Records(ctx context.Context, db database.DBTxConn) ([]migrate.Record, error) {
+	rows, err := db.QueryContext(ctx, recordsSQL)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []migrate.Record
+	for rows.Next() {
+		var r migrate.Record
+		var ms float64
+		if err := rows.Scan(&r.Version, &r.Applied, &r.Dirty, &r.AppliedAt, &r.AppliedBy, &ms, &r.Checksum, &r.Seq); err != nil {
+			return nil, err
+		}
+		r.Duration = time.Duration(ms * float64(time.Millisecond))
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+const forceDeleteSQL = `DELETE FROM ` + HistoryTable + ` WHERE version_id > 0`
+
+const forceInsertSQL = `INSERT INTO ` + HistoryTable + ` (version_id, is_applied, dirty, applied_by, checksum)
+SELECT v, true, false, $2, c FROM unnest($1::bigint[], $3::text[]) AS t(v, c) ORDER BY v`
+
+// Force replaces the history, in one transaction, with exactly the given applied versions.
+func (h *History) Force(ctx context.Context, db *sql.DB, applied []migrate.Record) error {
+	versions := make([]int64, len(applied))
+	sums := make([]string, len(applied))
+	by := ""
+	for i, r := range applied {
+		versions[i], sums[i], by = r.Version, r.Checksum, r.AppliedBy
+	}
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, forceDeleteSQL); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, forceInsertSQL, versions, by, sums); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+func (h *History) ForceStatements(applied []migrate.Record) []string {
+	vs := make([]string, len(applied))
+	for i, r := range applied {
+		vs[i] = fmt.Sprintf("(%d, true, false)", r.Version)
+	}
+	out := []string{"BEGIN", forceDeleteSQL}
+	if len(vs) > 0 {
+		out = append(out, fmt.Sprintf("INSERT INTO %s (version_id, is_applied, dirty) VALUES %s", HistoryTable, strings.Join(vs, ", ")))
+	}
+	return append(out, "COMMIT")
+}

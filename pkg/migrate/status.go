@@ -1,0 +1,106 @@
+package migrate
+
+import (
+	"context"
+	"slices"
+	"time"
+)
+
+// Migration states as status reports them.
+const (
+	StateApplied = "applied"
+	StatePending = "pending"
+	StateDirty   = "dirty"
+	StateDrifted = "drifted" // applied, but the file's text changed since
+	StateMissing = "missing" // applied, but no file has its version
+)
+
+// MigrationStatus is one row of status.
+type MigrationStatus struct {
+	Version    int64      `json:"version"`
+	File       string     `json:"file,omitempty"`
+	State      string     `json:"state"`
+	AppliedAt  *time.Time `json:"applied_at,omitempty"`
+	AppliedBy  string     `json:"applied_by,omitempty"`
+	DurationMs float64    `json:"duration_ms,omitempty"`
+}
+
+// Status is the health of one database's migrations.
+type Status struct {
+	Database      string            `json:"database"`
+	Address       string            `json:"address"`
+	Reachable     bool              `json:"reachable"`
+	Error         string            `json:"error,omitempty"`
+	ServerVersion string            `json:"server_version,omitempty"`
+	RTTMs         float64           `json:"rtt_ms,omitempty"`
+	Current       int64             `json:"current_version"`
+	Dirty         *int64            `json:"dirty_version"`
+	Applied       int               `json:"applied"`
+	Pending       int               `json:"pending"`
+	Drifted       int               `json:"drifted"`
+	Missing       int               `json:"missing"`
+	Healthy       bool              `json:"healthy"`
+	Migrations    []MigrationStatus `json:"migrations"`
+}
+
+// Status reads the database's history, read-only, and compares it with the source.
+func (e *Engine) Status(ctx context.Context) *Status {
+	s := &Status{Database: e.db.Name(), Address: e.db.Address(), Migrations: []MigrationStatus{}}
+	start := time.Now()
+	ver, err := e.db.ServerVersion(ctx)
+	if err != nil {
+		s.Error = err.Error()
+		return s
+	}
+	s.RTTMs = float64(time.Since(start).Microseconds()) / 1000
+	s.Reachable, s.ServerVersion = true, ver
+	st, err := e.readState(ctx)
+	if err != nil {
+		s.Error = err.Error()
+		return s
+	}
+	s.Current = st.current()
+	for _, m := range e.src.Migrations {
+		ms := MigrationStatus{Version: m.Version, File: m.File(), State: StatePending}
+		if r, ok := st.byVer[m.Version]; ok {
+			ms.State = StateApplied
+			switch {
+			case r.Dirty:
+				ms.State = StateDirty
+				v := r.Version
+				s.Dirty = &v
+			case r.Checksum != "" && r.Checksum != m.Checksum:
+				ms.State = StateDrifted
+				s.Drifted++
+			}
+			if r.Applied {
+				s.Applied++
+				at := r.AppliedAt
+				ms.AppliedAt, ms.AppliedBy = &at, r.AppliedBy
+				ms.DurationMs = float64(r.Duration.Microseconds()) / 1000
+			} else {
+				s.Pending++
+			}
+		} else {
+			s.Pending++
+		}
+		s.Migrations = append(s.Migrations, ms)
+	}
+	for _, r := range st.records {
+		if e.src.Lookup(r.Version) != nil {
+			continue
+		}
+		at := r.AppliedAt
+		ms := MigrationStatus{Version: r.Version, State: StateMissing, AppliedAt: &at, AppliedBy: r.AppliedBy}
+		if r.Dirty {
+			v := r.Version
+			s.Dirty = &v
+			ms.State = StateDirty
+		}
+		s.Missing++
+		s.Migrations = append(s.Migrations, ms)
+	}
+	slices.SortFunc(s.Migrations, func(a, b MigrationStatus) int { return cmpInt64(a.Version, b.Version) })
+	s.Healthy = s.Dirty == nil && s.Drifted == 0 && s.Missing == 0
+	return s
+}
