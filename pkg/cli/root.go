@@ -127,7 +127,7 @@ func (a *app) loadConfig(cmd *cobra.Command) (*config.Config, error) {
 // whoami is user@host, recorded as applied_by.
 func whoami() string {
 	name := os.Getenv("USER")
-	if u, err := user.Current(); err == nil && u.Username != "" {
+	if u, err := user.Current(); name == "" && err == nil {
 		name = u.Username
 	}
 	host, _ := os.Hostname()

@@ -78,8 +78,6 @@ func (e *Engine) Status(ctx context.Context) *Status {
 				at := r.AppliedAt
 				ms.AppliedAt, ms.AppliedBy = &at, r.AppliedBy
 				ms.DurationMs = float64(r.Duration.Microseconds()) / 1000
-			} else {
-				s.Pending++
 			}
 		} else {
 			s.Pending++

@@ -1,0 +1,149 @@
+package cli_test
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/brokle-ai/brokle/internal/testdb"
+	"github.com/brokle-ai/brokle/pkg/cli"
+	"github.com/brokle-ai/brokle/pkg/prompt"
+)
+
+func TestMain(m *testing.M) {
+	streams := prompt.Streams{In: os.Stdin, Out: os.Stdout, Err: os.Stderr}
+	testscript.Main(m, map[string]func(){
+		"brokle": func() { os.Exit(cli.Run(context.Background(), os.Args[1:], streams)) },
+		"migrate": func() {
+			os.Exit(cli.Run(context.Background(), cli.TranslateLegacy(os.Args[1:]), streams))
+		},
+	})
+}
+
+// TestScripts runs testdata/script/*.txtar: each is a user's session against a database of its own.
+func TestScripts(t *testing.T) {
+	repo, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	testscript.Run(t, testscript.Params{
+		Dir:                 "testdata/script",
+		RequireExplicitExec: true,
+		Setup: func(env *testscript.Env) error {
+			u, drop, err := testdb.CreatePostgres()
+			if err != nil {
+				var un *testdb.Unreachable
+				if errors.As(err, &un) {
+					testdb.SkipOrFail(env.T(), err)
+				}
+				return err
+			}
+			env.Defer(drop)
+			env.Setenv("BROKLE_POSTGRES_URL", u)
+			env.Setenv("DBURL", u)
+			env.Setenv("REPO", repo)
+			env.Setenv("NO_COLOR", "1")
+			env.Setenv("USER", "tester")
+			return nil
+		},
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			"sql":     cmdSQL,
+			"exits":   cmdExits,
+			"jsonget": cmdJSONGet,
+		},
+	})
+}
+
+// sql QUERY: runs QUERY on $DBURL and prints each row, columns joined by "|".
+func cmdSQL(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 1 {
+		ts.Fatalf("usage: sql QUERY")
+	}
+	db, err := sql.Open("pgx", ts.Getenv("DBURL"))
+	ts.Check(err)
+	defer db.Close()
+	rows, err := db.Query(args[0])
+	if neg {
+		if err == nil {
+			rows.Close()
+			ts.Fatalf("query succeeded unexpectedly")
+		}
+		return
+	}
+	ts.Check(err)
+	defer rows.Close()
+	cols, err := rows.Columns()
+	ts.Check(err)
+	out := ts.Stdout()
+	for rows.Next() {
+		vals := make([]sql.NullString, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		ts.Check(rows.Scan(ptrs...))
+		parts := make([]string, len(cols))
+		for i, v := range vals {
+			parts[i] = v.String
+		}
+		fmt.Fprintln(out, strings.Join(parts, "|"))
+	}
+	ts.Check(rows.Err())
+}
+
+// exits CODE PROG ARGS...: runs PROG and checks its exit code is CODE.
+func cmdExits(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 2 {
+		ts.Fatalf("usage: exits CODE PROG [ARGS...]")
+	}
+	want, err := strconv.Atoi(args[0])
+	ts.Check(err)
+	err = ts.Exec(args[1], args[2:]...)
+	got := 0
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		got = ee.ExitCode()
+	} else if err != nil {
+		ts.Fatalf("run %s: %v", args[1], err)
+	}
+	if got != want {
+		ts.Fatalf("%s exited %d, want %d", args[1], got, want)
+	}
+}
+
+// jsonget PATH: parses the last stdout as JSON and prints the value at PATH (a.0.b).
+func cmdJSONGet(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 1 {
+		ts.Fatalf("usage: jsonget PATH")
+	}
+	var v any
+	if err := json.Unmarshal([]byte(ts.ReadFile("stdout")), &v); err != nil {
+		ts.Fatalf("stdout is not JSON: %v", err)
+	}
+	for _, key := range strings.Split(args[0], ".") {
+		switch cur := v.(type) {
+		case map[string]any:
+			v = cur[key]
+		case []any:
+			i, err := strconv.Atoi(key)
+			if err != nil || i >= len(cur) {
+				ts.Fatalf("no element %s in %s", key, args[0])
+			}
+			v = cur[i]
+		default:
+			ts.Fatalf("no key %s in %s", key, args[0])
+		}
+	}
+	b, _ := json.Marshal(v)
+	fmt.Fprintln(ts.Stdout(), string(b))
+}
