@@ -45,7 +45,8 @@ func newMigrateCmd(a *app) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "migrate",
 		Short: "Apply, roll back and inspect schema migrations",
-		Args:  cobra.NoArgs,
+		Args:  cobra.ArbitraryArgs,
+		RunE:  groupRunE,
 	}
 	pf := cmd.PersistentFlags()
 	pf.StringVar(&o.db, "db", dbAll, "database: postgres, clickhouse or all (postgres first)")

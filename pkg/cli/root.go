@@ -133,3 +133,12 @@ func whoami() string {
 	host, _ := os.Hostname()
 	return name + "@" + host
 }
+
+// groupRunE makes a command group refuse an unknown subcommand (cobra only does so at the root)
+// and print its help when called alone.
+func groupRunE(cmd *cobra.Command, args []string) error {
+	if len(args) > 0 {
+		return usagef("unknown command %q for %q", args[0], cmd.CommandPath())
+	}
+	return cmd.Help()
+}

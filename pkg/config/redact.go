@@ -8,7 +8,11 @@ import (
 
 const masked = "***"
 
-var dsnPasswordRE = regexp.MustCompile(`(?i)(password\s*=\s*)('[^']*'|\S+)`)
+var (
+	dsnPasswordRE = regexp.MustCompile(`(?i)(password\s*=\s*)('[^']*'|\S+)`)
+	// userinfoRE finds scheme://user:password@ in text that does not parse as a URL.
+	userinfoRE = regexp.MustCompile(`([A-Za-z][A-Za-z0-9+.-]*://[^:/@\s]*:)([^@\s]*)@`)
+)
 
 // RedactURL replaces the password of a URL or key=value DSN with ***.
 func RedactURL(s string) string {
@@ -29,10 +33,17 @@ func RedactURL(s string) string {
 		}
 		return strings.ReplaceAll(u.String(), "PASSWORDMASK", masked)
 	}
+	s = userinfoRE.ReplaceAllString(s, "${1}"+masked+"@")
 	return dsnPasswordRE.ReplaceAllString(s, "${1}"+masked)
 }
 
 func passwordOf(s string) string {
+	if m := userinfoRE.FindStringSubmatch(s); m != nil && m[2] != "" {
+		if p, err := url.PathUnescape(m[2]); err == nil {
+			return p
+		}
+		return m[2]
+	}
 	if u, err := url.Parse(s); err == nil && u.Scheme != "" {
 		if p, ok := u.User.Password(); ok && p != "" {
 			return p

@@ -1,0 +1,48 @@
+# brokle: database lifecycle for PostgreSQL + ClickHouse.
+GO      ?= go
+BROKLE  ?= $(GO) run ./cmd/brokle
+DB      ?= all
+NAME    ?=
+VERSION ?= dev
+COMMIT  ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo none)
+DATE    ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
+LDFLAGS := -s -w -X github.com/brokle-ai/brokle/pkg/cli.version=$(VERSION) \
+           -X github.com/brokle-ai/brokle/pkg/cli.commit=$(COMMIT) -X github.com/brokle-ai/brokle/pkg/cli.date=$(DATE)
+
+.PHONY: build test services lint bench \
+        db-create migrate-up migrate-down migrate-status migrate-reset create-migration migrate-validate
+
+build: ## build bin/brokle
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/brokle ./cmd/brokle
+
+services: ## install and start PostgreSQL, ClickHouse and Redis for the tests
+	bash scripts/test-services.sh
+
+test: services ## the whole suite against the real servers
+	$(GO) test -count=1 ./...
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+db-create: ## create the configured databases if missing
+	$(BROKLE) db create --db $(DB)
+
+migrate-up:
+	$(BROKLE) migrate up --db $(DB)
+
+migrate-down:
+	$(BROKLE) migrate down --db $(DB)
+
+migrate-status:
+	$(BROKLE) migrate status --db $(DB)
+
+migrate-reset:
+	$(BROKLE) migrate reset --db $(DB)
+
+migrate-validate:
+	$(BROKLE) migrate validate --db $(DB)
+
+create-migration: ## make create-migration DB=postgres NAME=add_x
+	@test -n "$(NAME)" || { echo "usage: make create-migration DB=postgres|clickhouse NAME=snake_case_name" >&2; exit 2; }
+	$(BROKLE) migrate create --db $(if $(filter all,$(DB)),postgres,$(DB)) --name $(NAME)
