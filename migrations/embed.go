@@ -6,5 +6,5 @@ import "embed"
 
 // FS holds every shipped migration file.
 //
-//go:embed *.sql
+//go:embed *.sql clickhouse/*.sql
 var FS embed.FS

@@ -36,6 +36,16 @@ func TestScripts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	chServer, chErr := testdb.ProbeClickHouse()
+	if chErr != nil {
+		var un *testdb.Unreachable
+		if errors.As(chErr, &un) && os.Getenv("CI") != "" {
+			t.Fatalf("%v (CI starts it: scripts/test-services.sh)", chErr)
+		}
+		t.Logf("ClickHouse scripts will skip: %v", chErr)
+	} else {
+		t.Logf("ClickHouse test server %s (modern: %v)", chServer.Version, chServer.Modern)
+	}
 	testscript.Run(t, testscript.Params{
 		Dir:                 "testdata/script",
 		RequireExplicitExec: true,
@@ -49,6 +59,16 @@ func TestScripts(t *testing.T) {
 				return err
 			}
 			env.Defer(drop)
+			if chServer != nil {
+				chURL, chDrop, err := testdb.CreateClickHouse()
+				if err != nil {
+					return err
+				}
+				env.Defer(chDrop)
+				env.Setenv("BROKLE_CLICKHOUSE_URL", chURL)
+				env.Setenv("CHURL", chURL)
+				env.Setenv("CHVERSION", chServer.Version)
+			}
 			env.Setenv("BROKLE_POSTGRES_URL", u)
 			env.Setenv("DBURL", u)
 			env.Setenv("REPO", repo)
@@ -56,7 +76,17 @@ func TestScripts(t *testing.T) {
 			env.Setenv("USER", "tester")
 			return nil
 		},
+		Condition: func(cond string) (bool, error) {
+			switch cond {
+			case "clickhouse":
+				return chServer != nil, nil
+			case "clickhouse-modern":
+				return chServer != nil && chServer.Modern, nil
+			}
+			return false, fmt.Errorf("unknown condition %q", cond)
+		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			"chsql":   cmdCHSQL,
 			"sql":     cmdSQL,
 			"exits":   cmdExits,
 			"jsonget": cmdJSONGet,
@@ -72,6 +102,22 @@ func cmdSQL(ts *testscript.TestScript, neg bool, args []string) {
 	db, err := sql.Open("pgx", ts.Getenv("DBURL"))
 	ts.Check(err)
 	defer db.Close()
+	printRows(ts, db, neg, args[0])
+}
+
+// chsql QUERY: runs QUERY on the script's ClickHouse database ($CHURL) and prints each row.
+func cmdCHSQL(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 1 {
+		ts.Fatalf("usage: chsql QUERY")
+	}
+	db, err := testdb.OpenClickHouse(ts.Getenv("CHURL"))
+	ts.Check(err)
+	defer db.Close()
+	printRows(ts, db, neg, args[0])
+}
+
+func printRows(ts *testscript.TestScript, db *sql.DB, neg bool, query string) {
+	args := []string{query}
 	rows, err := db.Query(args[0])
 	if neg {
 		if err == nil {
@@ -86,7 +132,7 @@ func cmdSQL(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Check(err)
 	out := ts.Stdout()
 	for rows.Next() {
-		vals := make([]sql.NullString, len(cols))
+		vals := make([]any, len(cols))
 		ptrs := make([]any, len(cols))
 		for i := range vals {
 			ptrs[i] = &vals[i]
@@ -94,7 +140,13 @@ func cmdSQL(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Check(rows.Scan(ptrs...))
 		parts := make([]string, len(cols))
 		for i, v := range vals {
-			parts[i] = v.String
+			switch v := v.(type) {
+			case nil:
+			case []byte:
+				parts[i] = string(v)
+			default:
+				parts[i] = fmt.Sprint(v)
+			}
 		}
 		fmt.Fprintln(out, strings.Join(parts, "|"))
 	}

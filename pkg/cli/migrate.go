@@ -107,7 +107,10 @@ func (o *migrateOpts) source(cfg *config.Config, db string) (*migrate.Source, er
 			dir = cfg.ClickHouseDir
 		}
 	}
-	lo := migrate.LoadOptions{WrapDollarQuoted: db == dbPostgres, AllNoTx: db == dbClickHouse}
+	lo := migrate.LoadOptions{WrapDollarQuoted: db == dbPostgres}
+	if db == dbClickHouse {
+		lo.AllNoTx, lo.Rewrite = true, clusterRewrite(cfg.ClickHouseCluster)
+	}
 	if dir != "" {
 		st, err := os.Stat(dir)
 		if err != nil || !st.IsDir() {
@@ -307,6 +310,12 @@ func printPlans(w io.Writer, format string, plans []*migrate.Plan) error {
 	for _, p := range plans {
 		n := len(p.Steps)
 		fmt.Fprintf(w, "-- %s at %s: %s, %d migration(s), dry run: nothing is changed\n", p.Database, p.Address, p.Action, n)
+		if len(p.Setup) > 0 {
+			fmt.Fprintln(w, "-- history table (created first: it does not exist yet)")
+			for _, stmt := range p.Setup {
+				fmt.Fprintf(w, "%s;\n", stmt)
+			}
+		}
 		for _, s := range p.Steps {
 			tx := "in a transaction"
 			if !s.InTx {

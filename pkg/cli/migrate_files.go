@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -178,6 +179,12 @@ func newValidateCmd(a *app, o *migrateOpts) *cobra.Command {
 					findings = append(findings, lintClickHouse(src)...)
 				}
 			}
+			slices.SortStableFunc(findings, func(a, b migrate.Finding) int {
+				if c := strings.Compare(a.File, b.File); c != 0 {
+					return c
+				}
+				return a.Line - b.Line
+			})
 			if o.output == "json" {
 				if findings == nil {
 					findings = []migrate.Finding{}

@@ -73,6 +73,8 @@ func (e *Error) Error() string { return e.Msg }
 // Load layers the configuration. flags may be nil; explicit is --config.
 func Load(flags *pflag.FlagSet, explicit string) (*Config, error) {
 	v := viper.New()
+	// BROKLE_POSTGRES_URL= (empty) means "no PostgreSQL", not "the default".
+	v.AllowEmptyEnv(true)
 	c := &Config{v: v, origin: map[string]string{}}
 	for _, k := range Keys() {
 		if k.Default != "" {
@@ -116,8 +118,13 @@ func Load(flags *pflag.FlagSet, explicit string) (*Config, error) {
 	c.ClickHouseDir = v.GetString("clickhouse.migrations_dir")
 	c.ClickHouseCluster = v.GetString("clickhouse.cluster")
 	c.RedisURL = v.GetString("redis.url")
-	c.SeedsDir = v.GetString("seeds.dir")
+	if c.SeedsDir = v.GetString("seeds.dir"); c.SeedsDir == "" {
+		c.SeedsDir = "seeds"
+	}
 	lt := v.GetString("migrate.lock_timeout")
+	if lt == "" {
+		lt = "5m"
+	}
 	if c.LockTimeout, err = time.ParseDuration(lt); err != nil || c.LockTimeout < 0 {
 		return nil, &Error{Msg: fmt.Sprintf("migrate.lock_timeout %q (from %s): want a duration such as 30s or 5m", lt, c.origin["migrate.lock_timeout"])}
 	}

@@ -61,6 +61,7 @@ type Plan struct {
 	Database string   `json:"database"`
 	Address  string   `json:"address"`
 	Action   string   `json:"action"`
+	Setup    []string `json:"setup,omitempty"` // brokle's own tables, created first when missing
 	Steps    []Step   `json:"steps"`
 	Extra    []string `json:"statements,omitempty"` // statements outside migrations (drop, force)
 }
@@ -301,13 +302,18 @@ func (e *Engine) run(ctx context.Context, ms []*Migration, up bool) error {
 			}
 		}
 		start := time.Now()
-		_, err := e.provider.ApplyVersion(ctx, m.Version, up)
+		tr := &StatementTracker{}
+		_, err := e.provider.ApplyVersion(WithTracker(ctx, tr), m.Version, up)
 		if err != nil {
 			var pe *goose.PartialError
 			if errors.As(err, &pe) {
 				err = pe.Err
 			}
-			return &ErrMigration{Database: e.db.Name(), Version: m.Version, File: m.File(), Direction: dir, Dirty: m.NoTx, Err: err}
+			me := &ErrMigration{Database: e.db.Name(), Version: m.Version, File: m.File(), Direction: dir, Dirty: m.NoTx, Err: err}
+			if pe != nil && tr.N > 0 {
+				me.Statement, me.StatementText = tr.N, tr.Last
+			}
+			return me
 		}
 		fmt.Fprintf(e.opts.Progress, "%-10s %-4s %s (%s)\n", e.db.Name(), dir, path.Base(m.File()), roundDuration(time.Since(start)))
 	}
@@ -383,6 +389,9 @@ func (e *Engine) DryRun(ctx context.Context, action string, steps int, target in
 		return nil, err
 	}
 	plan := &Plan{Database: e.db.Name(), Address: e.db.Address(), Action: action}
+	if !st.exists && action != "down" && action != "redo" {
+		plan.Setup = e.db.History().SetupStatements()
+	}
 	add := func(ms []*Migration, up bool) error {
 		steps, err := e.explain(ctx, ms, up)
 		plan.Steps = append(plan.Steps, steps...)

@@ -3,6 +3,7 @@ package migrate
 import (
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // ErrDirty: a migration outside a transaction failed or was killed part-way.
@@ -52,6 +53,9 @@ type ErrMigration struct {
 	Direction string
 	Dirty     bool
 	Err       error
+	// Statement is the 1-based index of the failing statement, when the connection counts them.
+	Statement     int
+	StatementText string
 }
 
 func (e *ErrMigration) Error() string {
@@ -59,7 +63,12 @@ func (e *ErrMigration) Error() string {
 	if e.Dirty {
 		state = fmt.Sprintf("version %d is now dirty", e.Version)
 	}
-	return fmt.Sprintf("%s: %s %s failed (%s): %v", e.Database, e.File, e.Direction, state, e.Err)
+	at := ""
+	if e.Statement > 0 {
+		first, _, _ := strings.Cut(strings.TrimSpace(e.StatementText), "\n")
+		at = fmt.Sprintf(" at statement %d (%s)", e.Statement, first)
+	}
+	return fmt.Sprintf("%s: %s %s failed%s (%s): %v", e.Database, e.File, e.Direction, at, state, e.Err)
 }
 
 func (e *ErrMigration) Unwrap() error { return e.Err }

@@ -14,13 +14,18 @@ import (
 // against a connection that only writes them down. The split, StatementBegin/End, NO TRANSACTION
 // and ENVSUB handling are goose's own, so a dry run shows exactly what a real run sends.
 func (e *Engine) explain(ctx context.Context, ms []*Migration, up bool) ([]Step, error) {
+	return Explain(ctx, e.src, ms, up)
+}
+
+// Explain lists, offline, the statements of each of ms in one direction, as goose sends them.
+func Explain(ctx context.Context, src *Source, ms []*Migration, up bool) ([]Step, error) {
 	if len(ms) == 0 {
 		return nil, nil
 	}
 	rec := &recorder{}
 	db := sql.OpenDB(recConnector{rec})
 	defer db.Close()
-	p, err := goose.NewProvider(goose.DialectPostgres, db, e.src.GooseFS(),
+	p, err := goose.NewProvider(goose.DialectPostgres, db, src.GooseFS(),
 		goose.WithDisableVersioning(true), goose.WithDisableGlobalRegistry(true))
 	if err != nil {
 		return nil, err
@@ -42,15 +47,6 @@ func (e *Engine) explain(ctx context.Context, ms []*Migration, up bool) ([]Step,
 		steps = append(steps, Step{Version: m.Version, File: m.File(), Direction: dir, InTx: rec.tx, Statements: rec.stmts})
 	}
 	return steps, nil
-}
-
-// Statements returns the statements of one migration in one direction, as goose splits them.
-func (e *Engine) Statements(ctx context.Context, m *Migration, up bool) ([]string, error) {
-	steps, err := e.explain(ctx, []*Migration{m}, up)
-	if err != nil {
-		return nil, err
-	}
-	return steps[0].Statements, nil
 }
 
 type recorder struct {

@@ -45,6 +45,8 @@ type History interface {
 	Records(ctx context.Context, db database.DBTxConn) ([]Record, error)
 	// Force makes exactly these versions applied and nothing dirty.
 	Force(ctx context.Context, db *sql.DB, applied []Record) error
+	// SetupStatements is what Init runs on a database with no history table, for --dry-run.
+	SetupStatements() []string
 	// ForceStatements describes what Force would run, for --dry-run.
 	ForceStatements(applied []Record) []string
 }

@@ -87,6 +87,9 @@ type LoadOptions struct {
 	// WrapDollarQuoted sends a golang-migrate file that holds dollar-quoted bodies as one
 	// statement, the way golang-migrate itself sends it (PostgreSQL functions).
 	WrapDollarQuoted bool
+	// Rewrite, when set, changes the text goose runs (not the text checksummed), such as
+	// ClickHouse's {cluster} placeholder.
+	Rewrite func(string) string
 }
 
 var (
@@ -306,7 +309,7 @@ func parseSingle(file string, v int64, name string, data []byte, opts LoadOption
 		m.NoTx = true
 	}
 	m.gooseName = fmt.Sprintf("%d_%s.sql", v, name)
-	m.gooseText = text
+	m.gooseText = rewrite(text, opts)
 	return m, nil
 }
 
@@ -349,7 +352,7 @@ func parsePair(fsys fs.FS, display string, v int64, upName, downName string, opt
 	return &Migration{
 		Version: v, Name: name, Files: files, Texts: texts, Format: FormatPair,
 		Checksum: checksum(up, down), NoTx: opts.AllNoTx, HasDown: hasSQL(down), UpLine: 1,
-		gooseName: fmt.Sprintf("%d_%s.sql", v, name), gooseText: out.Bytes(),
+		gooseName: fmt.Sprintf("%d_%s.sql", v, name), gooseText: rewrite(out.Bytes(), opts),
 	}, nil
 }
 
@@ -386,4 +389,11 @@ func splitLines(b []byte) []string {
 		lines = append(lines, strings.TrimSuffix(sc.Text(), "\r"))
 	}
 	return lines
+}
+
+func rewrite(text []byte, opts LoadOptions) []byte {
+	if opts.Rewrite == nil {
+		return text
+	}
+	return []byte(opts.Rewrite(string(text)))
 }

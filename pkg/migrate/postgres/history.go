@@ -78,6 +78,11 @@ func (h *History) Init(ctx context.Context, db *sql.DB) error {
 	return tx.Commit()
 }
 
+// SetupStatements is what Init runs on a database with no history table.
+func (h *History) SetupStatements() []string {
+	return []string{createHistorySQL, `INSERT INTO ` + HistoryTable + ` (version_id, is_applied) VALUES (0, true)`}
+}
+
 func (h *History) Expect(m migrate.Meta) {
 	h.mu.Lock()
 	h.next = m

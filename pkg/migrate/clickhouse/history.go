@@ -1,0 +1,285 @@
+package clickhouse
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"sync"
+	"time"
+
+	chdriver "github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"github.com/pressly/goose/v3/database"
+
+	"github.com/brokle-ai/brokle/pkg/migrate"
+)
+
+// History is the ClickHouse history store. Its table is a log that is only appended to: applying,
+// rolling back, marking and clearing dirty and force each add rows, and a version's state is its
+// row with the highest seq. Nothing is ever mutated, so no ALTER ... DELETE is needed, and every
+// write is one batch insert.
+type History struct {
+	native  chdriver.Conn
+	cluster string
+
+	mu      sync.Mutex
+	next    migrate.Meta
+	lastSeq uint64
+}
+
+var _ migrate.History = (*History)(nil)
+
+// row is one appended history row.
+type row struct {
+	version   int64
+	applied   bool
+	dirty     bool
+	appliedBy string
+	duration  time.Duration
+	checksum  string
+}
+
+// CreateTableSQL is the history table's DDL. DateTime rather than DateTime64 keeps it working on
+// every server version; seq (nanoseconds, strictly increasing) orders the rows.
+func CreateTableSQL(cluster string) string {
+	return fmt.Sprintf(`CREATE TABLE IF NOT EXISTS %s%s (
+    version_id  Int64,
+    is_applied  UInt8,
+    dirty       UInt8,
+    tstamp      DateTime DEFAULT now(),
+    applied_by  String,
+    duration_ms Float64,
+    checksum    String,
+    seq         UInt64
+) ENGINE = %s
+ORDER BY (version_id, seq)`, HistoryTable, onCluster(cluster), engine(cluster, HistoryTable))
+}
+
+// latestSQL reads each version's latest row.
+const latestSQL = `SELECT version_id,
+    argMax(is_applied, seq), argMax(dirty, seq), argMax(tstamp, seq),
+    argMax(applied_by, seq), argMax(duration_ms, seq), argMax(checksum, seq), max(seq)
+FROM ` + HistoryTable + ` GROUP BY version_id ORDER BY version_id`
+
+func (h *History) Tablename() string { return HistoryTable }
+
+func (h *History) CreateVersionTable(ctx context.Context, db database.DBTxConn) error {
+	_, err := db.ExecContext(ctx, CreateTableSQL(h.cluster))
+	return err
+}
+
+func (h *History) TableExists(ctx context.Context, db database.DBTxConn) (bool, error) {
+	var n uint64
+	err := db.QueryRowContext(ctx, `SELECT count() FROM system.tables WHERE database = currentDatabase() AND name = ?`, HistoryTable).Scan(&n)
+	return n > 0, err
+}
+
+// Init creates the table and goose's zero row when missing.
+func (h *History) Init(ctx context.Context, db *sql.DB) error {
+	if ok, err := h.TableExists(ctx, db); err != nil || ok {
+		return err
+	}
+	if err := h.CreateVersionTable(ctx, db); err != nil {
+		return err
+	}
+	return h.append(ctx, row{version: 0, applied: true})
+}
+
+// SetupStatements is what Init runs on a database that has no history yet.
+func (h *History) SetupStatements() []string {
+	return []string{CreateTableSQL(h.cluster), fmt.Sprintf("INSERT INTO %s (version_id, is_applied, dirty, seq) VALUES (0, 1, 0, <now>)", HistoryTable)}
+}
+
+func (h *History) Expect(m migrate.Meta) {
+	h.mu.Lock()
+	h.next = m
+	h.mu.Unlock()
+}
+
+func (h *History) meta(version int64) migrate.Meta {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.next.Version == version {
+		return h.next
+	}
+	return migrate.Meta{Version: version}
+}
+
+// seq returns a strictly increasing sequence number for this process; runs are serialised by the
+// migration lock, and each starts above the nanosecond clock.
+func (h *History) seq() uint64 {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	s := uint64(time.Now().UnixNano())
+	if s <= h.lastSeq {
+		s = h.lastSeq + 1
+	}
+	h.lastSeq = s
+	return s
+}
+
+// append writes rows as one batch: one insert block, which ClickHouse applies whole or not at all.
+func (h *History) append(ctx context.Context, rows ...row) error {
+	batch, err := h.native.PrepareBatch(ctx, "INSERT INTO "+HistoryTable+" (version_id, is_applied, dirty, tstamp, applied_by, duration_ms, checksum, seq)")
+	if err != nil {
+		return err
+	}
+	now := time.Now()
+	for _, r := range rows {
+		if err := batch.Append(r.version, boolU8(r.applied), boolU8(r.dirty), now, r.appliedBy,
+			float64(r.duration.Microseconds())/1000, r.checksum, h.seq()); err != nil {
+			_ = batch.Abort()
+			return err
+		}
+	}
+	return batch.Send()
+}
+
+func boolU8(b bool) uint8 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func (h *History) Insert(ctx context.Context, _ database.DBTxConn, req database.InsertRequest) error {
+	m := h.meta(req.Version)
+	return h.append(ctx, row{version: req.Version, applied: true, appliedBy: m.AppliedBy,
+		duration: m.DurationSince(time.Now()), checksum: m.Checksum})
+}
+
+func (h *History) Delete(ctx context.Context, _ database.DBTxConn, version int64) error {
+	m := h.meta(version)
+	return h.append(ctx, row{version: version, applied: false, appliedBy: m.AppliedBy})
+}
+
+func (h *History) MarkDirty(ctx context.Context, _ database.DBTxConn, version int64, applied bool) error {
+	m := h.meta(version)
+	return h.append(ctx, row{version: version, applied: applied, dirty: true, appliedBy: m.AppliedBy, checksum: m.Checksum})
+}
+
+func (h *History) latest(ctx context.Context, db database.DBTxConn) ([]migrate.Record, error) {
+	rows, err := db.QueryContext(ctx, latestSQL)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []migrate.Record
+	for rows.Next() {
+		var (
+			r              migrate.Record
+			applied, dirty uint8
+			ms             float64
+			seq            uint64
+		)
+		if err := rows.Scan(&r.Version, &applied, &dirty, &r.AppliedAt, &r.AppliedBy, &ms, &r.Checksum, &seq); err != nil {
+			return nil, err
+		}
+		r.Applied, r.Dirty, r.Seq = applied == 1, dirty == 1, int64(seq)
+		r.Duration = time.Duration(ms * float64(time.Millisecond))
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+func (h *History) Records(ctx context.Context, db database.DBTxConn) ([]migrate.Record, error) {
+	all, err := h.latest(ctx, db)
+	if err != nil {
+		return nil, err
+	}
+	out := all[:0]
+	for _, r := range all {
+		if r.Version > 0 {
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
+
+func (h *History) GetMigration(ctx context.Context, db database.DBTxConn, version int64) (*database.GetMigrationResult, error) {
+	recs, err := h.latest(ctx, db)
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range recs {
+		if r.Version == version && r.Applied {
+			return &database.GetMigrationResult{Timestamp: r.AppliedAt, IsApplied: true}, nil
+		}
+	}
+	return nil, fmt.Errorf("%w: %d", database.ErrVersionNotFound, version)
+}
+
+func (h *History) GetLatestVersion(ctx context.Context, db database.DBTxConn) (int64, error) {
+	recs, err := h.latest(ctx, db)
+	if err != nil {
+		return 0, err
+	}
+	max := int64(-1)
+	for _, r := range recs {
+		if r.Applied && r.Version > max {
+			max = r.Version
+		}
+	}
+	if max < 0 {
+		return 0, database.ErrVersionNotFound
+	}
+	return max, nil
+}
+
+// ListMigrations lists applied versions, the latest applied first (by seq, not by version).
+func (h *History) ListMigrations(ctx context.Context, db database.DBTxConn) ([]*database.ListMigrationsResult, error) {
+	recs, err := h.latest(ctx, db)
+	if err != nil {
+		return nil, err
+	}
+	var applied []migrate.Record
+	for _, r := range recs {
+		if r.Applied {
+			applied = append(applied, r)
+		}
+	}
+	for i := 1; i < len(applied); i++ { // few rows: insertion sort by seq, descending
+		for j := i; j > 0 && applied[j].Seq > applied[j-1].Seq; j-- {
+			applied[j], applied[j-1] = applied[j-1], applied[j]
+		}
+	}
+	out := make([]*database.ListMigrationsResult, len(applied))
+	for i, r := range applied {
+		out[i] = &database.ListMigrationsResult{Version: r.Version, IsApplied: true}
+	}
+	return out, nil
+}
+
+// Force appends, in one batch, a row for every version: applied for the given ones, rolled back
+// for every other version the log knows, none of them dirty.
+func (h *History) Force(ctx context.Context, db *sql.DB, applied []migrate.Record) error {
+	recs, err := h.Records(ctx, db)
+	if err != nil {
+		return err
+	}
+	want := map[int64]bool{}
+	var rows []row
+	for _, r := range applied {
+		want[r.Version] = true
+		rows = append(rows, row{version: r.Version, applied: true, appliedBy: r.AppliedBy, checksum: r.Checksum})
+	}
+	for _, r := range recs {
+		if !want[r.Version] && (r.Applied || r.Dirty) {
+			rows = append(rows, row{version: r.Version})
+		}
+	}
+	if len(rows) == 0 {
+		return nil
+	}
+	return h.append(ctx, rows...)
+}
+
+func (h *History) ForceStatements(applied []migrate.Record) []string {
+	s := fmt.Sprintf("INSERT INTO %s (version_id, is_applied, dirty, ...) VALUES", HistoryTable)
+	for i, r := range applied {
+		if i > 0 {
+			s += ","
+		}
+		s += fmt.Sprintf(" (%d, 1, 0, ...)", r.Version)
+	}
+	return []string{s + " -- plus (v, 0, 0, ...) for every other version the log holds; one batch, nothing mutated"}
+}
