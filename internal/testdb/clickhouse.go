@@ -3,11 +3,13 @@ package testdb
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"net/url"
 	"os"
 	"strconv"
 	"strings"
+	"testing"
 	"time"
 
 	ch "github.com/ClickHouse/clickhouse-go/v2"
@@ -100,4 +102,44 @@ func CreateClickHouse() (dbURL string, drop func(), err error) {
 	}
 	u.Path = "/" + name
 	return u.String(), drop, nil
+}
+
+// ClickHouse creates a fresh database for the test and returns its URL; it is dropped when the
+// test ends. In CI an absent server fails the test; elsewhere it skips with the reason.
+func ClickHouse(t testing.TB) string {
+	t.Helper()
+	u, drop, err := CreateClickHouse()
+	if err != nil {
+		var un *Unreachable
+		if errors.As(err, &un) {
+			SkipOrFail(t, err)
+		}
+		t.Fatal(err)
+	}
+	t.Cleanup(drop)
+	return u
+}
+
+// CHStrings returns the first column of every row of query on a ClickHouse database.
+func CHStrings(t testing.TB, dbURL, query string) []string {
+	t.Helper()
+	db, err := OpenClickHouse(dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	rows, err := db.Query(query)
+	if err != nil {
+		t.Fatalf("%s: %v", query, err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var v any
+		if err := rows.Scan(&v); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, fmt.Sprint(v))
+	}
+	return out
 }

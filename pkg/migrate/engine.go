@@ -114,7 +114,7 @@ func (e *Engine) readState(ctx context.Context) (*state, error) {
 	h, db := e.db.History(), e.db.DB()
 	exists, err := h.TableExists(ctx, db)
 	if err != nil {
-		return nil, fmt.Errorf("%s: read history: %w", e.db.Name(), err)
+		return nil, fmt.Errorf("%s at %s: read history: %w", e.db.Name(), e.db.Address(), err)
 	}
 	st := &state{exists: exists, byVer: map[int64]Record{}}
 	if !exists {
@@ -122,7 +122,7 @@ func (e *Engine) readState(ctx context.Context) (*state, error) {
 	}
 	recs, err := h.Records(ctx, db)
 	if err != nil {
-		return nil, fmt.Errorf("%s: read history: %w", e.db.Name(), err)
+		return nil, fmt.Errorf("%s at %s: read history: %w", e.db.Name(), e.db.Address(), err)
 	}
 	for _, r := range recs {
 		if r.Applied || r.Dirty {
@@ -315,7 +315,11 @@ func (e *Engine) run(ctx context.Context, ms []*Migration, up bool) error {
 			}
 			return me
 		}
-		fmt.Fprintf(e.opts.Progress, "%-10s %-4s %s (%s)\n", e.db.Name(), dir, path.Base(m.File()), roundDuration(time.Since(start)))
+		file := m.File()
+		if !up && len(m.Files) > 1 {
+			file = m.Files[1] // a pair's down file
+		}
+		fmt.Fprintf(e.opts.Progress, "%-10s %-4s %s (%s)\n", e.db.Name(), dir, path.Base(file), roundDuration(time.Since(start)))
 	}
 	return nil
 }
