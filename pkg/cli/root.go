@@ -62,7 +62,7 @@ func NewRoot(s prompt.Streams) (*cobra.Command, *app) {
 	pf.String("clickhouse-url", "", "ClickHouse URL (env BROKLE_CLICKHOUSE_URL, CLICKHOUSE_URL)")
 	pf.String("redis-url", "", "Redis URL (env BROKLE_REDIS_URL, REDIS_URL)")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{msg: err.Error()} })
-	root.AddCommand(newMigrateCmd(a))
+	root.AddCommand(newMigrateCmd(a), newDBCmd(a))
 	return root, a
 }
 

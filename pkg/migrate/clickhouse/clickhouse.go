@@ -99,12 +99,12 @@ func address(o *ch.Options) string {
 	return addr + "/" + o.Auth.Database
 }
 
-func (d *DB) Name() string              { return "clickhouse" }
-func (d *DB) Address() string           { return address(d.opts) }
-func (d *DB) DB() *sql.DB               { return d.db }
-func (d *DB) History() migrate.History  { return d.history }
-func (d *DB) Native() chdriver.Conn     { return d.native }
-func (d *DB) Close() error              { d.native.Close(); return d.db.Close() }
+func (d *DB) Name() string             { return "clickhouse" }
+func (d *DB) Address() string          { return address(d.opts) }
+func (d *DB) DB() *sql.DB              { return d.db }
+func (d *DB) History() migrate.History { return d.history }
+func (d *DB) Native() chdriver.Conn    { return d.native }
+func (d *DB) Close() error             { d.native.Close(); return d.db.Close() }
 
 // ServerVersion asks the server its version, which also proves it is reachable.
 func (d *DB) ServerVersion(ctx context.Context) (string, error) {

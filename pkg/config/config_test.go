@@ -1,0 +1,72 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/spf13/pflag"
+)
+
+// TestLayering: flag > env > file > default, and the origin of each.
+func TestLayering(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "c.yaml")
+	if err := os.WriteFile(file, []byte("postgres:\n  url: postgres://file@h/db\nclickhouse:\n  url: clickhouse://file@h/db\nredis:\n  url: redis://file:6379/0\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("BROKLE_CLICKHOUSE_URL", "clickhouse://env@h/db")
+	t.Setenv("REDIS_URL", "")
+	os.Unsetenv("REDIS_URL")
+	t.Setenv("DATABASE_URL", "postgres://fallback@h/db")
+	fs := pflag.NewFlagSet("x", pflag.ContinueOnError)
+	fs.String("postgres-url", "", "")
+	fs.String("clickhouse-url", "", "")
+	fs.String("redis-url", "", "")
+	fs.String("lock-timeout", "", "")
+	if err := fs.Parse([]string{"--postgres-url", "postgres://flag:s3cret@h/db"}); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Load(fs, file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checks := []struct{ got, want string }{
+		{c.PostgresURL, "postgres://flag:s3cret@h/db"},
+		{c.Origin("postgres.url"), "flag --postgres-url"},
+		{c.ClickHouseURL, "clickhouse://env@h/db"},
+		{c.Origin("clickhouse.url"), "env BROKLE_CLICKHOUSE_URL"},
+		{c.RedisURL, "redis://file:6379/0"},
+		{c.Origin("redis.url"), "file " + file},
+		{c.Origin("migrate.lock_timeout"), "default"},
+	}
+	for _, ch := range checks {
+		if ch.got != ch.want {
+			t.Errorf("got %q, want %q", ch.got, ch.want)
+		}
+	}
+	for _, s := range c.Settings() {
+		if strings.Contains(s.Value, "s3cret") {
+			t.Errorf("setting %s shows the password: %s", s.Key, s.Value)
+		}
+	}
+	if got := c.Secrets(); len(got) != 1 || got[0] != "s3cret" {
+		t.Errorf("secrets = %v", got)
+	}
+}
+
+func TestRedact(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"postgres://u:p4ss@h:5432/db?sslmode=disable", "postgres://u:***@h:5432/db?sslmode=disable"},
+		{"postgres://u@h/db", "postgres://u@h/db"},
+		{"postgres://u:p4ss@h:notaport/db", "postgres://u:***@h:notaport/db"},
+		{"host=h user=u password=p4ss dbname=d", "host=h user=u password=*** dbname=d"},
+		{"clickhouse://h:9000/db?password=p4ss", "clickhouse://h:9000/db?password=***"},
+	}
+	for _, tt := range tests {
+		if got := RedactURL(tt.in); got != tt.want {
+			t.Errorf("RedactURL(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}

@@ -1,0 +1,88 @@
+package migrate
+
+import (
+	"strings"
+	"testing"
+	"testing/fstest"
+)
+
+// TestLoadFormats: the three formats become goose files with the right sections and modes.
+func TestLoadFormats(t *testing.T) {
+	fsys := fstest.MapFS{
+		"000001_migrate.sql":   {Data: []byte("-- +migrate Up\nCREATE TABLE a (id int);\n-- +migrate Down\nDROP TABLE a;\n")},
+		"000002_goose.sql":     {Data: []byte("-- +goose NO TRANSACTION\n-- +goose Up\nCREATE INDEX CONCURRENTLY i ON a (id);\n-- +goose Down\nDROP INDEX i;\n")},
+		"000003_pair.up.sql":   {Data: []byte("CREATE FUNCTION f() RETURNS int AS $$ SELECT 1; $$ LANGUAGE sql")},
+		"000003_pair.down.sql": {Data: []byte("DROP FUNCTION f")},
+		"000004_notx.sql":      {Data: []byte("-- +migrate Up notransaction\nSELECT 1;\n")},
+		"README.md":            {Data: []byte("not a migration")},
+	}
+	src, err := Load(fsys, "m", LoadOptions{WrapDollarQuoted: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		version int64
+		format  Format
+		noTx    bool
+		hasDown bool
+		files   string
+		text    []string // must appear in the goose text
+	}{
+		{1, FormatMigrate, false, true, "m/000001_migrate.sql", []string{"-- +goose Up\nCREATE TABLE a", "-- +goose Down\nDROP TABLE a;"}},
+		{2, FormatGoose, true, true, "m/000002_goose.sql", []string{"-- +goose NO TRANSACTION"}},
+		{3, FormatPair, false, true, "m/000003_pair.up.sql,m/000003_pair.down.sql", []string{"-- +goose StatementBegin\nCREATE FUNCTION", "LANGUAGE sql;\n-- +goose StatementEnd", "-- +goose Down\nDROP FUNCTION f;"}},
+		{4, FormatMigrate, true, false, "m/000004_notx.sql", []string{"-- +goose NO TRANSACTION\n-- +goose Up"}},
+	}
+	if len(src.Migrations) != len(tests) {
+		t.Fatalf("loaded %d migrations, want %d", len(src.Migrations), len(tests))
+	}
+	for i, tt := range tests {
+		m := src.Migrations[i]
+		if m.Version != tt.version || m.Format != tt.format || m.NoTx != tt.noTx || m.HasDown != tt.hasDown || strings.Join(m.Files, ",") != tt.files {
+			t.Errorf("migration %d = v%d %s notx=%v down=%v %v", i, m.Version, m.Format, m.NoTx, m.HasDown, m.Files)
+		}
+		for _, want := range tt.text {
+			if !strings.Contains(string(m.gooseText), want) {
+				t.Errorf("v%d goose text lacks %q:\n%s", m.Version, want, m.gooseText)
+			}
+		}
+		if len(m.Checksum) != 64 {
+			t.Errorf("v%d checksum %q", m.Version, m.Checksum)
+		}
+	}
+}
+
+// TestLoadErrors: each broken source names the file and, where it can, the line.
+func TestLoadErrors(t *testing.T) {
+	tests := []struct {
+		name  string
+		files map[string]string
+		want  string
+	}{
+		{"duplicate", map[string]string{"1_a.sql": "-- +migrate Up\nSELECT 1;\n", "1_b.sql": "-- +migrate Up\nSELECT 1;\n"}, "m/1_b.sql: version 1 is used twice: also by m/1_a.sql"},
+		{"duplicate pair and file", map[string]string{"1_a.sql": "-- +migrate Up\nSELECT 1;\n", "1_b.up.sql": "SELECT 1;"}, "m/1_b.up.sql: version 1 is used twice"},
+		{"no up", map[string]string{"1_a.sql": "SELECT 1;\n"}, "m/1_a.sql:1: no Up section"},
+		{"empty up", map[string]string{"1_a.sql": "\n-- +migrate Up\n-- later\n\n-- +migrate Down\nSELECT 1;\n"}, "m/1_a.sql:2: the Up section is empty"},
+		{"down before up", map[string]string{"1_a.sql": "-- +migrate Down\nSELECT 1;\n-- +migrate Up\nSELECT 1;\n"}, "m/1_a.sql:1: Down section before the Up section"},
+		{"no version", map[string]string{"users.sql": "-- +migrate Up\nSELECT 1;\n"}, "m/users.sql: file name has no version"},
+		{"down only", map[string]string{"1_a.down.sql": "SELECT 1;"}, "m/1_a.down.sql: down file without its up file"},
+		{"empty up file", map[string]string{"1_a.up.sql": "-- nothing\n", "1_a.down.sql": "SELECT 1;"}, "m/1_a.up.sql:1: the up file holds no SQL"},
+		{"mixed", map[string]string{"1_a.sql": "-- +migrate Up\n-- +goose Down\n"}, "m/1_a.sql:2: mixes -- +migrate and -- +goose annotations"},
+		{"open block", map[string]string{"1_a.sql": "-- +migrate Up\n-- +migrate StatementBegin\nSELECT 1;\n"}, "m/1_a.sql:3: StatementBegin without StatementEnd"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fsys := fstest.MapFS{}
+			for n, s := range tt.files {
+				fsys[n] = &fstest.MapFile{Data: []byte(s)}
+			}
+			_, err := Load(fsys, "m", LoadOptions{})
+			if err == nil || !strings.HasPrefix(err.Error(), tt.want) {
+				t.Fatalf("error = %v, want it to start %q", err, tt.want)
+			}
+			if !IsInput(err) {
+				t.Errorf("%v is not an input error (exit 2)", err)
+			}
+		})
+	}
+}
