@@ -118,6 +118,13 @@ func cmdCHSQL(ts *testscript.TestScript, neg bool, args []string) {
 
 func printRows(ts *testscript.TestScript, db *sql.DB, neg bool, query string) {
 	args := []string{query}
+	if verb := strings.ToUpper(strings.Fields(query)[0]); verb != "SELECT" && verb != "WITH" && verb != "SHOW" {
+		_, err := db.Exec(query)
+		if neg != (err != nil) {
+			ts.Fatalf("%s: %v", query, err)
+		}
+		return
+	}
 	rows, err := db.Query(args[0])
 	if neg {
 		if err == nil {

@@ -14,6 +14,7 @@ import (
 	"github.com/brokle-ai/brokle/pkg/config"
 	"github.com/brokle-ai/brokle/pkg/migrate"
 	"github.com/brokle-ai/brokle/pkg/prompt"
+	"github.com/brokle-ai/brokle/pkg/seed"
 )
 
 // Exit codes.
@@ -62,7 +63,7 @@ func NewRoot(s prompt.Streams) (*cobra.Command, *app) {
 	pf.String("clickhouse-url", "", "ClickHouse URL (env BROKLE_CLICKHOUSE_URL, CLICKHOUSE_URL)")
 	pf.String("redis-url", "", "Redis URL (env BROKLE_REDIS_URL, REDIS_URL)")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{msg: err.Error()} })
-	root.AddCommand(newMigrateCmd(a), newDBCmd(a))
+	root.AddCommand(newMigrateCmd(a), newSeedCmd(a), newDBCmd(a))
 	return root, a
 }
 
@@ -96,9 +97,12 @@ func exitCode(err error, ran bool) int {
 		ue *usageError
 		ce *config.Error
 		nt *prompt.ErrNoTerminal
+		se *seed.Error
 	)
 	switch {
 	case !ran, errors.As(err, &ue), errors.As(err, &ce), errors.As(err, &nt), migrate.IsInput(err):
+		return ExitBadInput
+	case errors.As(err, &se) && se.Input:
 		return ExitBadInput
 	}
 	return ExitFailed

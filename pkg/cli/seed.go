@@ -1,0 +1,247 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/spf13/cobra"
+
+	"github.com/brokle-ai/brokle/pkg/config"
+	chm "github.com/brokle-ai/brokle/pkg/migrate/clickhouse"
+	"github.com/brokle-ai/brokle/pkg/migrate/postgres"
+	"github.com/brokle-ai/brokle/pkg/seed"
+	"github.com/brokle-ai/brokle/seeds"
+)
+
+func newSeedCmd(a *app) *cobra.Command {
+	var file, db, output string
+	var dryRun bool
+	cmd := &cobra.Command{
+		Use:   "seed [NAME]",
+		Short: "Load a seed: seeds/NAME.yaml (dev, demo, test) or --file PATH",
+		Long: "Load a seed file into PostgreSQL (top-level tables) and ClickHouse (the clickhouse: section).\n" +
+			"Tables and columns are checked against the live catalog first; PostgreSQL rows are written in\n" +
+			"foreign-key order as upserts on the primary key, in one transaction.",
+		Args: cobra.MaximumNArgs(1),
+		ValidArgsFunction: func(cmd *cobra.Command, args []string, _ string) ([]string, cobra.ShellCompDirective) {
+			if len(args) > 0 {
+				return nil, cobra.ShellCompDirectiveNoFileComp
+			}
+			cfg, err := config.Load(cmd.Flags(), "")
+			dir := "seeds"
+			if err == nil {
+				dir = cfg.SeedsDir
+			}
+			return seedNames(dir), cobra.ShellCompDirectiveNoFileComp
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cfg, err := a.loadConfig(cmd)
+			if err != nil {
+				return err
+			}
+			if output != "text" && output != "json" {
+				return usagef("--output %q: want text or json", output)
+			}
+			var dbs []string
+			switch db {
+			case dbPostgres, dbClickHouse:
+				dbs = []string{db}
+			case dbAll:
+				dbs = []string{dbPostgres, dbClickHouse}
+			default:
+				return usagef("--db %q: want postgres, clickhouse or all", db)
+			}
+			path, data, err := readSeed(cfg, args, file)
+			if err != nil {
+				return err
+			}
+			f, err := seed.Parse(path, data)
+			if err != nil {
+				return err
+			}
+			ctx := cmd.Context()
+			w := a.streams.Out
+			verb := ""
+			if dryRun {
+				verb = "would be "
+			}
+			progress := func(r seed.TableResult) {
+				if output == "text" {
+					fmt.Fprintf(w, "%-10s %-24s %6d row(s): %d %sinserted, %d %supdated, %d unchanged\n",
+						r.Database, r.Table, r.Rows, r.Inserted, verb, r.Updated, verb, r.Unchanged)
+				}
+			}
+			run := &seedRun{cfg: cfg, f: f}
+			defer run.close()
+			// Check everything against both catalogs before writing anything.
+			if err := run.check(ctx, dbs); err != nil {
+				return err
+			}
+			start := time.Now()
+			results, err := run.write(ctx, dryRun, progress)
+			if err != nil {
+				return err
+			}
+			if output == "json" {
+				if results == nil {
+					results = []seed.TableResult{}
+				}
+				return writeJSON(w, map[string]any{"file": path, "dry_run": dryRun, "tables": results})
+			}
+			total := 0
+			for _, r := range results {
+				total += r.Rows
+			}
+			if dryRun {
+				fmt.Fprintf(w, "dry run: %s checked, %d row(s), nothing written\n", path, total)
+			} else {
+				fmt.Fprintf(w, "seeded %s: %d row(s) in %s\n", path, total, time.Since(start).Round(time.Millisecond))
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&file, "file", "", "seed file to load instead of a named seed")
+	cmd.Flags().StringVar(&db, "db", dbAll, "which part of the file to load: postgres, clickhouse or all")
+	cmd.Flags().StringVar(&output, "output", "text", "text or json")
+	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "check and count what would be inserted or updated; write nothing")
+	_ = cmd.RegisterFlagCompletionFunc("db", cobra.FixedCompletions([]string{dbPostgres, dbClickHouse, dbAll}, cobra.ShellCompDirectiveNoFileComp))
+	_ = cmd.RegisterFlagCompletionFunc("file", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+		return []string{"yaml", "yml"}, cobra.ShellCompDirectiveFilterFileExt
+	})
+	return cmd
+}
+
+// seedNames lists the seeds in dir and those built in.
+func seedNames(dir string) []string {
+	set := map[string]bool{}
+	for _, fsys := range []fs.FS{os.DirFS(dir), seeds.FS} {
+		entries, _ := fs.ReadDir(fsys, ".")
+		for _, e := range entries {
+			if n, ok := strings.CutSuffix(e.Name(), ".yaml"); ok && !e.IsDir() {
+				set[n] = true
+			}
+		}
+	}
+	names := make([]string, 0, len(set))
+	for n := range set {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// readSeed finds the seed: --file, else NAME in the seeds folder, else the built-in one.
+func readSeed(cfg *config.Config, args []string, file string) (string, []byte, error) {
+	switch {
+	case file != "" && len(args) > 0:
+		return "", nil, usagef("give a seed NAME or --file PATH, not both")
+	case file != "":
+		data, err := os.ReadFile(file)
+		if err != nil {
+			return "", nil, usagef("--file %s: %v", file, unwrapPath(err))
+		}
+		return file, data, nil
+	case len(args) == 0:
+		return "", nil, usagef("seed needs a NAME (%s) or --file PATH", strings.Join(seedNames(cfg.SeedsDir), ", "))
+	}
+	name := args[0]
+	if strings.ContainsAny(name, `/\`) || strings.HasSuffix(name, ".yaml") {
+		return "", nil, usagef("seed %q: give the name without folder or .yaml (or use --file)", name)
+	}
+	path := filepath.Join(cfg.SeedsDir, name+".yaml")
+	if data, err := os.ReadFile(path); err == nil {
+		return path, data, nil
+	}
+	if data, err := fs.ReadFile(seeds.FS, name+".yaml"); err == nil {
+		return "seeds/" + name + ".yaml (built in)", data, nil
+	}
+	return "", nil, usagef("no seed named %q: no %s (seeds: %s)", name, path, strings.Join(seedNames(cfg.SeedsDir), ", "))
+}
+
+func unwrapPath(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+// seedRun holds the connections of one seed run.
+type seedRun struct {
+	cfg   *config.Config
+	f     *seed.File
+	pg    *pgx.Conn
+	pgCat seed.PGCatalog
+	ch    *chm.DB
+	chCat seed.CHCatalog
+}
+
+func (r *seedRun) close() {
+	if r.pg != nil {
+		r.pg.Close(context.Background())
+	}
+	if r.ch != nil {
+		r.ch.Close()
+	}
+}
+
+func (r *seedRun) check(ctx context.Context, dbs []string) error {
+	for _, d := range dbs {
+		switch {
+		case d == dbPostgres && len(r.f.Postgres) > 0:
+			pcfg, err := postgres.ParseURL(r.cfg.PostgresURL)
+			if err != nil {
+				return &config.Error{Msg: err.Error()}
+			}
+			addr := fmt.Sprintf("%s:%d/%s", pcfg.Host, pcfg.Port, pcfg.Database)
+			if r.pg, err = pgx.ConnectConfig(ctx, pcfg); err != nil {
+				return fmt.Errorf("postgres at %s: %w", addr, err)
+			}
+			if r.pgCat, err = seed.LoadPGCatalog(ctx, r.pg); err != nil {
+				return fmt.Errorf("postgres at %s: read catalog: %w", addr, err)
+			}
+			if err := seed.CheckPG(r.f, r.pgCat); err != nil {
+				return err
+			}
+		case d == dbClickHouse && len(r.f.ClickHouse) > 0:
+			var err error
+			if r.ch, err = chm.Open(r.cfg.ClickHouseURL, chm.Options{}); err != nil {
+				return &config.Error{Msg: err.Error()}
+			}
+			if r.chCat, err = seed.LoadCHCatalog(ctx, r.ch.DB()); err != nil {
+				return fmt.Errorf("clickhouse at %s: read catalog: %w", r.ch.Address(), err)
+			}
+			if err := seed.CheckCH(r.f, r.chCat); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (r *seedRun) write(ctx context.Context, dryRun bool, progress func(seed.TableResult)) ([]seed.TableResult, error) {
+	var all []seed.TableResult
+	if r.pg != nil {
+		res, err := seed.WritePG(ctx, r.pg, r.f, r.pgCat, dryRun, progress)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, res...)
+	}
+	if r.ch != nil {
+		res, err := seed.WriteCH(ctx, r.ch.DB(), r.ch.Native(), r.f, r.chCat, dryRun, progress)
+		all = append(all, res...)
+		if err != nil {
+			return all, err
+		}
+	}
+	return all, nil
+}

@@ -1,0 +1,200 @@
+// Package seed loads seed files: YAML mapping table names to rows, checked against the live
+// catalog, written in foreign-key order as upserts on the primary key, in one transaction.
+package seed
+
+import (
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// File is a parsed seed file.
+type File struct {
+	Path       string
+	Postgres   []*Table
+	ClickHouse []*Table
+}
+
+// Rows counts every row of the file.
+func (f *File) Rows() int {
+	n := 0
+	for _, ts := range [][]*Table{f.Postgres, f.ClickHouse} {
+		for _, t := range ts {
+			n += len(t.Rows)
+		}
+	}
+	return n
+}
+
+// Table is one table's rows, in file order.
+type Table struct {
+	Name string
+	Line int
+	Rows []*Row
+}
+
+// Row is one row: its columns in file order and their values.
+type Row struct {
+	Line int
+	Cols []string
+	Vals map[string]*yaml.Node
+}
+
+// Error is a problem with a seed, naming the file, line, table and column where known. Input
+// errors (the file's shape, unknown names) exit 2; data the database refused exits 1.
+type Error struct {
+	File   string
+	Line   int
+	Table  string
+	Column string
+	Msg    string
+	Input  bool
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	b.WriteString(e.File)
+	if e.Line > 0 {
+		fmt.Fprintf(&b, ":%d", e.Line)
+	}
+	b.WriteString(": ")
+	if e.Table != "" {
+		b.WriteString("table " + e.Table)
+		if e.Column != "" {
+			b.WriteString(", column " + e.Column)
+		}
+		b.WriteString(": ")
+	}
+	b.WriteString(e.Msg)
+	return b.String()
+}
+
+var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+
+// ClickHouseKey is the top-level key whose tables are ClickHouse's.
+const ClickHouseKey = "clickhouse"
+
+// Parse reads a seed file's text.
+func Parse(path string, data []byte) (*File, error) {
+	f := &File{Path: path}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		msg := err.Error()
+		if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
+			var line int
+			fmt.Sscan(m[1], &line)
+			return nil, &Error{File: path, Line: line, Msg: "not valid YAML: " + m[2], Input: true}
+		}
+		return nil, &Error{File: path, Msg: "not valid YAML: " + strings.TrimPrefix(msg, "yaml: "), Input: true}
+	}
+	if len(doc.Content) == 0 {
+		return f, nil
+	}
+	root := doc.Content[0]
+	if root.Kind != yaml.MappingNode {
+		return nil, &Error{File: path, Line: root.Line, Msg: "want a mapping of table names to lists of rows", Input: true}
+	}
+	seen := map[string]int{}
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		key, val := root.Content[i], root.Content[i+1]
+		if key.Value == ClickHouseKey {
+			if val.Kind != yaml.MappingNode {
+				return nil, &Error{File: path, Line: val.Line, Msg: "clickhouse: want a mapping of ClickHouse table names to lists of rows", Input: true}
+			}
+			chSeen := map[string]int{}
+			for j := 0; j+1 < len(val.Content); j += 2 {
+				t, err := parseTable(path, val.Content[j], val.Content[j+1], chSeen)
+				if err != nil {
+					return nil, err
+				}
+				f.ClickHouse = append(f.ClickHouse, t)
+			}
+			continue
+		}
+		t, err := parseTable(path, key, val, seen)
+		if err != nil {
+			return nil, err
+		}
+		f.Postgres = append(f.Postgres, t)
+	}
+	return f, nil
+}
+
+func parseTable(path string, key, val *yaml.Node, seen map[string]int) (*Table, error) {
+	if prev, ok := seen[key.Value]; ok {
+		return nil, &Error{File: path, Line: key.Line, Table: key.Value, Msg: fmt.Sprintf("listed twice (first at line %d)", prev), Input: true}
+	}
+	seen[key.Value] = key.Line
+	t := &Table{Name: key.Value, Line: key.Line}
+	if val.Kind == yaml.ScalarNode && val.Tag == "!!null" {
+		return t, nil
+	}
+	if val.Kind != yaml.SequenceNode {
+		return nil, &Error{File: path, Line: val.Line, Table: key.Value, Msg: "want a list of rows (- column: value)", Input: true}
+	}
+	for _, rn := range val.Content {
+		if rn.Kind != yaml.MappingNode {
+			return nil, &Error{File: path, Line: rn.Line, Table: key.Value, Msg: "each row must be a mapping of column: value", Input: true}
+		}
+		r := &Row{Line: rn.Line, Vals: map[string]*yaml.Node{}}
+		for j := 0; j+1 < len(rn.Content); j += 2 {
+			ck, cv := rn.Content[j], rn.Content[j+1]
+			if _, dup := r.Vals[ck.Value]; dup {
+				return nil, &Error{File: path, Line: ck.Line, Table: key.Value, Column: ck.Value, Msg: "given twice in one row", Input: true}
+			}
+			r.Cols = append(r.Cols, ck.Value)
+			r.Vals[ck.Value] = cv
+		}
+		t.Rows = append(t.Rows, r)
+	}
+	return t, nil
+}
+
+// IsNull reports whether a value is YAML's null.
+func IsNull(n *yaml.Node) bool { return n == nil || n.Kind == yaml.ScalarNode && n.Tag == "!!null" }
+
+// JSON renders a value as JSON (for json columns, and maps or lists in String columns).
+func JSON(n *yaml.Node) (string, error) {
+	var v any
+	if err := n.Decode(&v); err != nil {
+		return "", err
+	}
+	b, err := json.Marshal(normalize(v))
+	return string(b), err
+}
+
+// normalize turns yaml's map[any]any, where one appears, into JSON-friendly maps.
+func normalize(v any) any {
+	switch t := v.(type) {
+	case map[string]any:
+		for k, e := range t {
+			t[k] = normalize(e)
+		}
+	case map[any]any:
+		m := make(map[string]any, len(t))
+		for k, e := range t {
+			m[fmt.Sprint(k)] = normalize(e)
+		}
+		return m
+	case []any:
+		for i, e := range t {
+			t[i] = normalize(e)
+		}
+	}
+	return v
+}
+
+// Scalar is a scalar value's text (booleans spelled true/false).
+func Scalar(n *yaml.Node) string {
+	if n.Tag == "!!bool" {
+		switch strings.ToLower(n.Value) {
+		case "true", "yes", "on", "y":
+			return "true"
+		}
+		return "false"
+	}
+	return n.Value
+}
