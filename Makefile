@@ -9,8 +9,8 @@ DATE    ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
 LDFLAGS := -s -w -X github.com/brokle-ai/brokle/pkg/cli.version=$(VERSION) \
            -X github.com/brokle-ai/brokle/pkg/cli.commit=$(COMMIT) -X github.com/brokle-ai/brokle/pkg/cli.date=$(DATE)
 
-.PHONY: build test services lint bench \
-        db-create migrate-up migrate-down migrate-status migrate-reset create-migration migrate-validate
+.PHONY: build test services lint bench bench-seed \
+        db-create seed-dev seed-demo seed-test migrate-up migrate-down migrate-status migrate-reset create-migration migrate-validate
 
 build: ## build bin/brokle
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/brokle ./cmd/brokle
@@ -43,6 +43,18 @@ migrate-reset:
 migrate-validate:
 	$(BROKLE) migrate validate --db $(DB)
 
+seed-dev:
+	$(BROKLE) seed dev --db $(DB)
+
+seed-demo:
+	$(BROKLE) seed demo --db $(DB)
+
+seed-test:
+	$(BROKLE) seed test --db $(DB)
+
 create-migration: ## make create-migration DB=postgres NAME=add_x
 	@test -n "$(NAME)" || { echo "usage: make create-migration DB=postgres|clickhouse NAME=snake_case_name" >&2; exit 2; }
 	$(BROKLE) migrate create --db $(if $(filter all,$(DB)),postgres,$(DB)) --name $(NAME)
+
+bench-seed: build ## seeding 100,000 rows: brokle vs psql \copy
+	bash bench/seed.sh

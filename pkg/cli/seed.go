@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"sort"
 	"strings"
 	"time"
@@ -63,6 +64,7 @@ func newSeedCmd(a *app) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			batchGC()
 			f, err := seed.Parse(path, data)
 			if err != nil {
 				return err
@@ -244,4 +246,14 @@ func (r *seedRun) write(ctx context.Context, dryRun bool, progress func(seed.Tab
 		}
 	}
 	return all, nil
+}
+
+// batchGC trades memory for speed while a seed is read and written, a short batch job: the
+// collector runs only past 1 GiB, unless the user set GOGC or GOMEMLIMIT.
+func batchGC() {
+	if os.Getenv("GOGC") != "" || os.Getenv("GOMEMLIMIT") != "" {
+		return
+	}
+	debug.SetMemoryLimit(1 << 30)
+	debug.SetGCPercent(-1)
 }

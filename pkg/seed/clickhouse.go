@@ -242,7 +242,7 @@ func unwrapType(typ string) (inner string, nullable bool) {
 		case strings.HasPrefix(typ, "Nullable(") && strings.HasSuffix(typ, ")"):
 			typ, nullable = typ[len("Nullable("):len(typ)-1], true
 		case strings.HasPrefix(typ, "LowCardinality(") && strings.HasSuffix(typ, ")"):
-			typ = typ[len("LowCardinality("):len(typ)-1]
+			typ = typ[len("LowCardinality(") : len(typ)-1]
 		default:
 			return typ, nullable
 		}

@@ -79,6 +79,15 @@ const ClickHouseKey = "clickhouse"
 
 // Parse reads a seed file's text.
 func Parse(path string, data []byte) (*File, error) {
+	if len(data) >= parallelMin {
+		if f, ok := parseParallel(path, data); ok {
+			return f, nil
+		}
+	}
+	return parseDoc(path, data)
+}
+
+func parseDoc(path string, data []byte) (*File, error) {
 	f := &File{Path: path}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {

@@ -147,11 +147,16 @@ func CheckPG(f *File, cat PGCatalog) error {
 	}
 	for _, t := range f.Postgres {
 		ct := cat[t.Name]
+		var required []string // NOT NULL without a default
+		for _, name := range sortedKeys(ct.Columns) {
+			if col := ct.Columns[name]; col.NotNull && !col.HasDefault {
+				required = append(required, name)
+			}
+		}
 		for _, r := range t.Rows {
-			for _, name := range sortedKeys(ct.Columns) {
-				col := ct.Columns[name]
+			for _, name := range required {
 				v, given := r.Vals[name]
-				if col.NotNull && !col.HasDefault && (!given || IsNull(v)) {
+				if !given || IsNull(v) {
 					line := r.Line
 					if given {
 						line = v.Line
@@ -352,6 +357,16 @@ func conflictClause(table string, pk, cols []string) string {
 		target, strings.Join(assign, ", "), quoteCols(set, pgx.Identifier{table}.Sanitize()+"."), quoteCols(set, "EXCLUDED."))
 }
 
+// allText reports whether every type takes a Go string as COPY sends it (binary text).
+func allText(types []string) bool {
+	for _, t := range types {
+		if t != "text" && !strings.HasPrefix(t, "character varying") && !strings.HasPrefix(t, "character(") {
+			return false
+		}
+	}
+	return true
+}
+
 // maxParams is PostgreSQL's limit of parameters in one statement.
 const maxParams = 65535
 
@@ -377,20 +392,48 @@ func upsertGroup(ctx context.Context, tx pgx.Tx, f *File, t *Table, ct *PGTable,
 	count := func(rows pgx.Rows) error {
 		defer rows.Close()
 		for rows.Next() {
-			var ins bool
-			if err := rows.Scan(&ins); err != nil {
+			var ins, upd int
+			if err := rows.Scan(&ins, &upd); err != nil {
 				return err
 			}
-			if ins {
-				inserted++
-			} else {
-				updated++
-			}
+			inserted += ins
+			updated += upd
 		}
 		return rows.Err()
 	}
+	// counted wraps an INSERT ... RETURNING (xmax = 0) so the server counts inserted and updated
+	// rows and sends one row back, not one per row.
+	counted := func(insert string) string {
+		return "WITH w AS (" + insert + " RETURNING (xmax = 0) AS ins) SELECT count(*) FILTER (WHERE ins), count(*) FILTER (WHERE NOT ins) FROM w"
+	}
 	conflict := conflictClause(t.Name, ct.PK, g.cols)
 	if len(g.rows) >= CopyThreshold {
+		src := make([][]any, len(g.rows))
+		for i, r := range g.rows {
+			if src[i], err = values(r); err != nil {
+				return 0, 0, err
+			}
+		}
+		// Fast path, for tables whose given columns are all text: COPY straight into the table.
+		// It holds only when no row is there yet; a key that is there already rolls back to the
+		// savepoint and the rows go the upsert way.
+		if allText(types) {
+			if _, err := tx.Exec(ctx, "SAVEPOINT brokle_seed_copy"); err != nil {
+				return 0, 0, err
+			}
+			n, err := tx.CopyFrom(ctx, pgx.Identifier{t.Name}, g.cols, pgx.CopyFromRows(src))
+			if err == nil {
+				_, err = tx.Exec(ctx, "RELEASE SAVEPOINT brokle_seed_copy")
+				return int(n), 0, err
+			}
+			var pe *pgconn.PgError
+			if !errors.As(err, &pe) || pe.Code != "23505" { // anything but a unique violation is the row's fault
+				return 0, 0, dbError(f, t, g, err)
+			}
+			if _, err := tx.Exec(ctx, "ROLLBACK TO SAVEPOINT brokle_seed_copy"); err != nil {
+				return 0, 0, err
+			}
+		}
 		tmp := pgx.Identifier{"brokle_seed_" + t.Name}.Sanitize()
 		textCols := make([]string, len(g.cols))
 		casts := make([]string, len(g.cols))
@@ -401,17 +444,11 @@ func upsertGroup(ctx context.Context, tx pgx.Tx, f *File, t *Table, ct *PGTable,
 		if _, err := tx.Exec(ctx, fmt.Sprintf("CREATE TEMP TABLE %s (%s) ON COMMIT DROP", tmp, strings.Join(textCols, ", "))); err != nil {
 			return 0, 0, err
 		}
-		src := make([][]any, len(g.rows))
-		for i, r := range g.rows {
-			if src[i], err = values(r); err != nil {
-				return 0, 0, err
-			}
-		}
 		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"brokle_seed_" + t.Name}, g.cols, pgx.CopyFromRows(src)); err != nil {
 			return 0, 0, dbError(f, t, g, err)
 		}
-		rows, err := tx.Query(ctx, fmt.Sprintf("INSERT INTO %s (%s) SELECT %s FROM %s%s RETURNING (xmax = 0)",
-			table, quoteCols(g.cols, ""), strings.Join(casts, ", "), tmp, conflict))
+		rows, err := tx.Query(ctx, counted(fmt.Sprintf("INSERT INTO %s (%s) SELECT %s FROM %s%s",
+			table, quoteCols(g.cols, ""), strings.Join(casts, ", "), tmp, conflict)))
 		if err == nil {
 			err = count(rows)
 		}
@@ -445,8 +482,8 @@ func upsertGroup(ctx context.Context, tx pgx.Tx, f *File, t *Table, ct *PGTable,
 			}
 			b.WriteString(")")
 		}
-		b.WriteString(conflict + " RETURNING (xmax = 0)")
-		rows, err := tx.Query(ctx, b.String(), args...)
+		b.WriteString(conflict)
+		rows, err := tx.Query(ctx, counted(b.String()), args...)
 		if err == nil {
 			err = count(rows)
 		}
