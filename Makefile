@@ -10,7 +10,7 @@ LDFLAGS := -s -w -X github.com/brokle-ai/brokle/pkg/cli.version=$(VERSION) \
            -X github.com/brokle-ai/brokle/pkg/cli.commit=$(COMMIT) -X github.com/brokle-ai/brokle/pkg/cli.date=$(DATE)
 
 .PHONY: build test services lint bench bench-seed \
-        db-create seed-dev seed-demo seed-test migrate-up migrate-down migrate-status migrate-reset create-migration migrate-validate
+        db-create shell-db shell-clickhouse shell-redis release-check snapshot seed-dev seed-demo seed-test migrate-up migrate-down migrate-status migrate-reset create-migration migrate-validate
 
 build: ## build bin/brokle
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/brokle ./cmd/brokle
@@ -51,6 +51,25 @@ seed-demo:
 
 seed-test:
 	$(BROKLE) seed test --db $(DB)
+
+shell-db: ## psql on the configured PostgreSQL
+	$(BROKLE) shell postgres
+
+shell-clickhouse:
+	$(BROKLE) shell clickhouse
+
+shell-redis:
+	$(BROKLE) shell redis
+
+GORELEASER ?= $(shell go env GOPATH)/bin/goreleaser
+$(GORELEASER):
+	GOFLAGS= $(GO) install github.com/goreleaser/goreleaser/v2@v2.16.0
+
+release-check: $(GORELEASER) ## validate .goreleaser.yaml
+	$(GORELEASER) check
+
+snapshot: $(GORELEASER) ## build every release archive locally, into dist/
+	$(GORELEASER) release --snapshot --clean
 
 create-migration: ## make create-migration DB=postgres NAME=add_x
 	@test -n "$(NAME)" || { echo "usage: make create-migration DB=postgres|clickhouse NAME=snake_case_name" >&2; exit 2; }

@@ -72,6 +72,9 @@ func TestScripts(t *testing.T) {
 			env.Setenv("BROKLE_POSTGRES_URL", u)
 			env.Setenv("DBURL", u)
 			env.Setenv("REPO", repo)
+			if bin, err := exec.LookPath("brokle"); err == nil {
+				env.Setenv("BROKLE_BINDIR", filepath.Dir(bin)) // PATH with brokle and nothing else
+			}
 			env.Setenv("NO_COLOR", "1")
 			env.Setenv("USER", "tester")
 			return nil

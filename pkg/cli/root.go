@@ -63,7 +63,7 @@ func NewRoot(s prompt.Streams) (*cobra.Command, *app) {
 	pf.String("clickhouse-url", "", "ClickHouse URL (env BROKLE_CLICKHOUSE_URL, CLICKHOUSE_URL)")
 	pf.String("redis-url", "", "Redis URL (env BROKLE_REDIS_URL, REDIS_URL)")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{msg: err.Error()} })
-	root.AddCommand(newMigrateCmd(a), newSeedCmd(a), newDBCmd(a))
+	root.AddCommand(newMigrateCmd(a), newSeedCmd(a), newShellCmd(a), newDBCmd(a), newVersionCmd(a))
 	return root, a
 }
 
