@@ -151,4 +151,3 @@ func Redis(url string, extra []string) (*Command, error) {
 	}
 	return &Command{Path: path, Args: append(args, extra...), Env: withEnv(map[string]string{"REDISCLI_AUTH": t.Password})}, nil
 }
-
