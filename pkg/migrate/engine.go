@@ -295,7 +295,7 @@ func (e *Engine) run(ctx context.Context, ms []*Migration, up bool) error {
 		dir = "up"
 	}
 	for _, m := range ms {
-		h.Expect(Meta{Version: m.Version, AppliedBy: e.opts.AppliedBy, Checksum: m.Checksum, Start: time.Now()})
+		h.Expect(Meta{Version: m.Version, AppliedBy: e.opts.AppliedBy, Checksum: m.Checksum, Start: time.Now(), Known: true, Applied: !up})
 		if m.NoTx {
 			if err := h.MarkDirty(ctx, db, m.Version, !up); err != nil {
 				return fmt.Errorf("%s: mark version %d dirty: %w", e.db.Name(), m.Version, err)

@@ -27,6 +27,21 @@ type Meta struct {
 	AppliedBy string
 	Checksum  string
 	Start     time.Time
+	// Known says Applied is the version's state, read by the engine under the migration lock, so
+	// the store answers goose's GetMigration for it without a query.
+	Known   bool
+	Applied bool
+}
+
+// Answer is the store's GetMigration result when the engine already knows it (ok true).
+func (m Meta) Answer(version int64) (res *database.GetMigrationResult, ok bool) {
+	if !m.Known || m.Version != version {
+		return nil, false
+	}
+	if m.Applied {
+		return &database.GetMigrationResult{IsApplied: true, Timestamp: m.Start}, true
+	}
+	return nil, true
 }
 
 // History is a goose store that also keeps dirty marks, checksums, who applied and how long.

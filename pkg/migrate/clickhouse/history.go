@@ -196,6 +196,12 @@ func (h *History) Records(ctx context.Context, db database.DBTxConn) ([]migrate.
 }
 
 func (h *History) GetMigration(ctx context.Context, db database.DBTxConn, version int64) (*database.GetMigrationResult, error) {
+	if res, ok := h.meta(version).Answer(version); ok {
+		if res == nil {
+			return nil, fmt.Errorf("%w: %d", database.ErrVersionNotFound, version)
+		}
+		return res, nil
+	}
 	recs, err := h.latest(ctx, db)
 	if err != nil {
 		return nil, err

@@ -117,6 +117,12 @@ func (h *History) MarkDirty(ctx context.Context, db database.DBTxConn, version i
 }
 
 func (h *History) GetMigration(ctx context.Context, db database.DBTxConn, version int64) (*database.GetMigrationResult, error) {
+	if res, ok := h.meta(version).Answer(version); ok {
+		if res == nil {
+			return nil, fmt.Errorf("%w: %d", database.ErrVersionNotFound, version)
+		}
+		return res, nil
+	}
 	var r database.GetMigrationResult
 	err := db.QueryRowContext(ctx, `SELECT tstamp, is_applied FROM `+HistoryTable+` WHERE version_id = $1 AND is_applied`, version).
 		Scan(&r.Timestamp, &r.IsApplied)
