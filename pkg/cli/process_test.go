@@ -144,8 +144,8 @@ func TestKillDuringNoTransactionMigration(t *testing.T) {
 	}
 }
 
-// TestConcurrentUp: two runs started together on 30 migrations apply each exactly once (a second
-// CREATE TABLE without IF NOT EXISTS would fail), and both exit 0.
+// TestConcurrentUp: four runs started together on 30 migrations apply each exactly once (a second
+// CREATE TABLE without IF NOT EXISTS would fail), and all exit 0; the ones that wait say so.
 func TestConcurrentUp(t *testing.T) {
 	dbURL := testdb.Postgres(t)
 	dir := t.TempDir()
@@ -158,7 +158,7 @@ func TestConcurrentUp(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	var wg sync.WaitGroup
-	results := make([]result, 2)
+	results := make([]result, 4)
 	for i := range results {
 		wg.Add(1)
 		go func() {
@@ -175,7 +175,16 @@ func TestConcurrentUp(t *testing.T) {
 		applied += strings.Count(r.stdout, " up ")
 	}
 	if applied != 30 {
-		t.Errorf("the two runs applied %d migrations between them, want 30\n%s\n%s", applied, results[0].stdout, results[1].stdout)
+		t.Errorf("the four runs applied %d migrations between them, want 30", applied)
+	}
+	waited := 0
+	for _, r := range results {
+		if strings.Contains(r.stdout, "waiting for the migration lock (held by pid ") {
+			waited++
+		}
+	}
+	if waited == 0 {
+		t.Errorf("no run said it was waiting for the lock")
 	}
 	if got := testdb.QueryStrings(t, dbURL, `SELECT count(*) FROM brokle_schema_migrations WHERE version_id > 0 AND is_applied`); got[0] != "30" {
 		t.Errorf("history holds %s applied versions, want 30", got[0])
