@@ -79,6 +79,9 @@ const ClickHouseKey = "clickhouse"
 
 // Parse reads a seed file's text.
 func Parse(path string, data []byte) (*File, error) {
+	if f, ok := parseFlat(path, data); ok {
+		return f, nil
+	}
 	if len(data) >= parallelMin {
 		if f, ok := parseParallel(path, data); ok {
 			return f, nil
