@@ -45,7 +45,7 @@ func parseFlat(path string, data []byte) (f *File, ok bool) {
 		}
 		lead := len(line) - len(trimmed)
 		switch {
-		case lead == 0: // a table: "name:"
+		case lead == 0 && trimmed[0] != '-': // a table: "name:"
 			name, rest, found := strings.Cut(string(line), ":")
 			if !found || strings.TrimRight(rest, " ") != "" || !isPlainKey(name) || name == ClickHouseKey || seen[name] {
 				return nil, false
@@ -53,7 +53,7 @@ func parseFlat(path string, data []byte) (f *File, ok bool) {
 			seen[name] = true
 			table = &Table{Name: name, Line: lineNo}
 			f.Postgres = append(f.Postgres, table)
-			row = nil
+			row, indent = nil, -1
 		case table == nil:
 			return nil, false
 		case trimmed[0] == '-': // a row: "- key: value"
