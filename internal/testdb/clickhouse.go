@@ -128,18 +128,5 @@ func CHStrings(t testing.TB, dbURL, query string) []string {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	rows, err := db.Query(query)
-	if err != nil {
-		t.Fatalf("%s: %v", query, err)
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var v any
-		if err := rows.Scan(&v); err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, fmt.Sprint(v))
-	}
-	return out
+	return firstColumn(t, db, query)
 }

@@ -122,6 +122,12 @@ func QueryStrings(t testing.TB, dbURL, query string, args ...any) []string {
 		t.Fatal(err)
 	}
 	defer db.Close()
+	return firstColumn(t, db, query, args...)
+}
+
+// firstColumn returns the first column of every row of query, as text.
+func firstColumn(t testing.TB, db *sql.DB, query string, args ...any) []string {
+	t.Helper()
 	rows, err := db.Query(query, args...)
 	if err != nil {
 		t.Fatalf("%s: %v", query, err)
@@ -129,11 +135,18 @@ func QueryStrings(t testing.TB, dbURL, query string, args ...any) []string {
 	defer rows.Close()
 	var out []string
 	for rows.Next() {
-		var s sql.NullString
-		if err := rows.Scan(&s); err != nil {
+		var v any
+		if err := rows.Scan(&v); err != nil {
 			t.Fatal(err)
 		}
-		out = append(out, s.String)
+		switch v := v.(type) {
+		case nil:
+			out = append(out, "")
+		case []byte:
+			out = append(out, string(v))
+		default:
+			out = append(out, fmt.Sprint(v))
+		}
 	}
 	if err := rows.Err(); err != nil {
 		t.Fatal(err)

@@ -48,67 +48,55 @@ func newDBCmd(a *app) *cobra.Command {
 		return nil, usagef("--db %q: want %s", db, want)
 	}
 
+	// admin creates or drops each selected database, asking first before a drop.
+	admin := func(cmd *cobra.Command, create bool) error {
+		cfg, err := a.loadConfig(cmd)
+		if err != nil {
+			return err
+		}
+		dbs, err := pick(false)
+		if err != nil {
+			return err
+		}
+		for _, d := range dbs {
+			if !create {
+				q := fmt.Sprintf("Drop the whole %s database %s, with all its data?", d, config.RedactURL(urlOf(cfg, d)))
+				if err := prompt.Confirm(a.streams, yes, "drop the "+d+" database", q); err != nil {
+					return err
+				}
+			}
+			ctx, cancel := context.WithTimeout(cmd.Context(), time.Minute)
+			name, changed, err := createOrDropDatabase(ctx, cfg, d, create)
+			cancel()
+			if err != nil {
+				return err
+			}
+			var state string
+			switch {
+			case create && changed:
+				state = "created"
+			case create:
+				state = "exists"
+			case changed:
+				state = "dropped"
+			default:
+				state = "did not exist"
+			}
+			fmt.Fprintf(a.streams.Out, "%-10s %s: %s\n", d, name, state)
+		}
+		return nil
+	}
 	create := &cobra.Command{
 		Use:   "create",
 		Short: "Create the configured databases if they are missing",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := a.loadConfig(cmd)
-			if err != nil {
-				return err
-			}
-			dbs, err := pick(false)
-			if err != nil {
-				return err
-			}
-			for _, d := range dbs {
-				ctx, cancel := context.WithTimeout(cmd.Context(), time.Minute)
-				name, created, err := createDatabase(ctx, cfg, d)
-				cancel()
-				if err != nil {
-					return err
-				}
-				state := "exists"
-				if created {
-					state = "created"
-				}
-				fmt.Fprintf(a.streams.Out, "%-10s %s: %s\n", d, name, state)
-			}
-			return nil
-		},
+		RunE:  func(cmd *cobra.Command, _ []string) error { return admin(cmd, true) },
 	}
 	drop := &cobra.Command{
 		Use:   "drop",
 		Short: "Drop the configured databases (asks first)",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := a.loadConfig(cmd)
-			if err != nil {
-				return err
-			}
-			dbs, err := pick(false)
-			if err != nil {
-				return err
-			}
-			for _, d := range dbs {
-				q := fmt.Sprintf("Drop the whole %s database %s, with all its data?", d, config.RedactURL(urlOf(cfg, d)))
-				if err := prompt.Confirm(a.streams, yes, "drop the "+d+" database", q); err != nil {
-					return err
-				}
-				ctx, cancel := context.WithTimeout(cmd.Context(), time.Minute)
-				name, dropped, err := dropDatabase(ctx, cfg, d)
-				cancel()
-				if err != nil {
-					return err
-				}
-				state := "did not exist"
-				if dropped {
-					state = "dropped"
-				}
-				fmt.Fprintf(a.streams.Out, "%-10s %s: %s\n", d, name, state)
-			}
-			return nil
-		},
+		RunE:  func(cmd *cobra.Command, _ []string) error { return admin(cmd, false) },
 	}
 	drop.Flags().BoolVar(&yes, "yes", false, "drop without asking")
 	ping := &cobra.Command{
@@ -162,16 +150,14 @@ func urlOf(cfg *config.Config, d string) string {
 	return cfg.RedisURL
 }
 
-func createDatabase(ctx context.Context, cfg *config.Config, d string) (string, bool, error) {
-	if d == dbClickHouse {
+func createOrDropDatabase(ctx context.Context, cfg *config.Config, d string, create bool) (string, bool, error) {
+	switch {
+	case d == dbClickHouse && create:
 		return chm.CreateDatabase(ctx, cfg.ClickHouseURL, cfg.ClickHouseCluster)
-	}
-	return postgres.CreateDatabase(ctx, cfg.PostgresURL)
-}
-
-func dropDatabase(ctx context.Context, cfg *config.Config, d string) (string, bool, error) {
-	if d == dbClickHouse {
+	case d == dbClickHouse:
 		return chm.DropDatabase(ctx, cfg.ClickHouseURL, cfg.ClickHouseCluster)
+	case create:
+		return postgres.CreateDatabase(ctx, cfg.PostgresURL)
 	}
 	return postgres.DropDatabase(ctx, cfg.PostgresURL)
 }

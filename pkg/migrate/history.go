@@ -3,6 +3,7 @@ package migrate
 import (
 	"context"
 	"database/sql"
+	"sync"
 	"time"
 
 	"github.com/pressly/goose/v3/database"
@@ -87,4 +88,28 @@ func (m Meta) DurationSince(now time.Time) time.Duration {
 		return 0
 	}
 	return now.Sub(m.Start)
+}
+
+// Expectations holds what the next history write of a version records; stores embed it to
+// implement History.Expect.
+type Expectations struct {
+	mu   sync.Mutex
+	next Meta
+}
+
+// Expect sets what the next Insert of m.Version records.
+func (e *Expectations) Expect(m Meta) {
+	e.mu.Lock()
+	e.next = m
+	e.mu.Unlock()
+}
+
+// Meta is what was expected for version, or a bare Meta when something else was.
+func (e *Expectations) Meta(version int64) Meta {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.next.Version == version {
+		return e.next
+	}
+	return Meta{Version: version}
 }

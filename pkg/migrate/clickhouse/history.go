@@ -21,8 +21,8 @@ type History struct {
 	native  chdriver.Conn
 	cluster string
 
-	mu      sync.Mutex
-	next    migrate.Meta
+	migrate.Expectations
+	seqMu   sync.Mutex
 	lastSeq uint64
 }
 
@@ -89,26 +89,11 @@ func (h *History) SetupStatements() []string {
 	return []string{CreateTableSQL(h.cluster), fmt.Sprintf("INSERT INTO %s (version_id, is_applied, dirty, seq) VALUES (0, 1, 0, <now>)", HistoryTable)}
 }
 
-func (h *History) Expect(m migrate.Meta) {
-	h.mu.Lock()
-	h.next = m
-	h.mu.Unlock()
-}
-
-func (h *History) meta(version int64) migrate.Meta {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.next.Version == version {
-		return h.next
-	}
-	return migrate.Meta{Version: version}
-}
-
 // seq returns a strictly increasing sequence number for this process; runs are serialised by the
 // migration lock, and each starts above the nanosecond clock.
 func (h *History) seq() uint64 {
-	h.mu.Lock()
-	defer h.mu.Unlock()
+	h.seqMu.Lock()
+	defer h.seqMu.Unlock()
 	s := uint64(time.Now().UnixNano())
 	if s <= h.lastSeq {
 		s = h.lastSeq + 1
@@ -142,18 +127,18 @@ func boolU8(b bool) uint8 {
 }
 
 func (h *History) Insert(ctx context.Context, _ database.DBTxConn, req database.InsertRequest) error {
-	m := h.meta(req.Version)
+	m := h.Meta(req.Version)
 	return h.append(ctx, row{version: req.Version, applied: true, appliedBy: m.AppliedBy,
 		duration: m.DurationSince(time.Now()), checksum: m.Checksum})
 }
 
 func (h *History) Delete(ctx context.Context, _ database.DBTxConn, version int64) error {
-	m := h.meta(version)
+	m := h.Meta(version)
 	return h.append(ctx, row{version: version, applied: false, appliedBy: m.AppliedBy})
 }
 
 func (h *History) MarkDirty(ctx context.Context, _ database.DBTxConn, version int64, applied bool) error {
-	m := h.meta(version)
+	m := h.Meta(version)
 	return h.append(ctx, row{version: version, applied: applied, dirty: true, appliedBy: m.AppliedBy, checksum: m.Checksum})
 }
 
@@ -196,7 +181,7 @@ func (h *History) Records(ctx context.Context, db database.DBTxConn) ([]migrate.
 }
 
 func (h *History) GetMigration(ctx context.Context, db database.DBTxConn, version int64) (*database.GetMigrationResult, error) {
-	if res, ok := h.meta(version).Answer(version); ok {
+	if res, ok := h.Meta(version).Answer(version); ok {
 		if res == nil {
 			return nil, fmt.Errorf("%w: %d", database.ErrVersionNotFound, version)
 		}

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/pressly/goose/v3/database"
@@ -17,8 +16,7 @@ import (
 // History is the PostgreSQL history store: one row per version, written in the migration's own
 // transaction when it has one, so a failed or killed migration leaves no row behind.
 type History struct {
-	mu   sync.Mutex
-	next migrate.Meta
+	migrate.Expectations
 }
 
 var _ migrate.History = (*History)(nil)
@@ -83,23 +81,8 @@ func (h *History) SetupStatements() []string {
 	return []string{createHistorySQL, `INSERT INTO ` + HistoryTable + ` (version_id, is_applied) VALUES (0, true)`}
 }
 
-func (h *History) Expect(m migrate.Meta) {
-	h.mu.Lock()
-	h.next = m
-	h.mu.Unlock()
-}
-
-func (h *History) meta(version int64) migrate.Meta {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.next.Version == version {
-		return h.next
-	}
-	return migrate.Meta{Version: version}
-}
-
 func (h *History) Insert(ctx context.Context, db database.DBTxConn, req database.InsertRequest) error {
-	m := h.meta(req.Version)
+	m := h.Meta(req.Version)
 	ms := float64(m.DurationSince(time.Now()).Microseconds()) / 1000
 	_, err := db.ExecContext(ctx, insertSQL, req.Version, m.AppliedBy, ms, m.Checksum)
 	return err
@@ -111,13 +94,13 @@ func (h *History) Delete(ctx context.Context, db database.DBTxConn, version int6
 }
 
 func (h *History) MarkDirty(ctx context.Context, db database.DBTxConn, version int64, applied bool) error {
-	m := h.meta(version)
+	m := h.Meta(version)
 	_, err := db.ExecContext(ctx, markDirtySQL, version, applied, m.AppliedBy, m.Checksum)
 	return err
 }
 
 func (h *History) GetMigration(ctx context.Context, db database.DBTxConn, version int64) (*database.GetMigrationResult, error) {
-	if res, ok := h.meta(version).Answer(version); ok {
+	if res, ok := h.Meta(version).Answer(version); ok {
 		if res == nil {
 			return nil, fmt.Errorf("%w: %d", database.ErrVersionNotFound, version)
 		}
