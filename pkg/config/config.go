@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"strconv"
 	"strings"
 	"time"
 
@@ -267,13 +266,4 @@ func (c *Config) Secrets() []string {
 		}
 	}
 	return out
-}
-
-// Int parses a positive integer flag value, for messages that name the flag.
-func Int(flag, s string) (int, error) {
-	n, err := strconv.Atoi(s)
-	if err != nil || n < 0 {
-		return 0, &Error{Msg: fmt.Sprintf("--%s %q: want a whole number, 0 or more", flag, s)}
-	}
-	return n, nil
 }
