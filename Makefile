@@ -1,4 +1,5 @@
 # brokle: database lifecycle for PostgreSQL + ClickHouse.
+SHELL   := /bin/bash
 GO      ?= go
 BROKLE  ?= $(GO) run ./cmd/brokle
 DB      ?= all
@@ -18,8 +19,8 @@ build: ## build bin/brokle
 services: ## install and start PostgreSQL, ClickHouse and Redis for the tests
 	bash scripts/test-services.sh
 
-test: services ## the whole suite against the real servers
-	$(GO) test -count=1 ./...
+test: services ## the whole suite against the real servers; skips are listed with their reasons
+	set -o pipefail; $(GO) test -count=1 -json ./... | $(GO) run ./internal/testreport
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt:"; echo "$$out"; exit 1; fi
