@@ -3,7 +3,6 @@ package testdb
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"net/url"
 	"os"
@@ -108,16 +107,7 @@ func CreateClickHouse() (dbURL string, drop func(), err error) {
 // test ends. In CI an absent server fails the test; elsewhere it skips with the reason.
 func ClickHouse(t testing.TB) string {
 	t.Helper()
-	u, drop, err := CreateClickHouse()
-	if err != nil {
-		var un *Unreachable
-		if errors.As(err, &un) {
-			SkipOrFail(t, err)
-		}
-		t.Fatal(err)
-	}
-	t.Cleanup(drop)
-	return u
+	return fresh(t, CreateClickHouse)
 }
 
 // CHStrings returns the first column of every row of query on a ClickHouse database.

@@ -87,7 +87,14 @@ func SkipOrFail(t interface {
 // ends. In CI an absent server fails the test; elsewhere it skips with the reason.
 func Postgres(t testing.TB) string {
 	t.Helper()
-	u, drop, err := CreatePostgres()
+	return fresh(t, CreatePostgres)
+}
+
+// fresh creates a database with create, drops it when the test ends, and skips (or, in CI,
+// fails) when the server is not there.
+func fresh(t testing.TB, create func() (string, func(), error)) string {
+	t.Helper()
+	u, drop, err := create()
 	if err != nil {
 		var un *Unreachable
 		if errors.As(err, &un) {
