@@ -129,7 +129,12 @@ func TestBadInput(t *testing.T) {
 		{"seed not null", []string{"seed", "--file", p("notnull.yaml"), "--db", "postgres"}, nil, 1, `notnull.yaml:2: table users, column email: is NOT NULL`},
 		{"seed bad type", []string{"seed", "--file", p("badtype.yaml"), "--db", "postgres"}, nil, 1, `badtype.yaml:5: table billing_plans, column price_cents: invalid input syntax for type integer`},
 		{"seed bad db", []string{"seed", "dev", "--db", "oracle"}, nil, 2, `^error: --db "oracle"`},
+		{"seed bad output", []string{"seed", "dev", "--output", "xml"}, nil, 2, `^error: --output "xml": want text or json`},
 		// the rest
+		{"bad clickhouse url", []string{"migrate", "status", "--db", "clickhouse", "--clickhouse-url", "clickhouse://default:" + chSecret + "@h:port/x"}, nil, 2, `^error: bad clickhouse URL clickhouse://default:\*\*\*@h:port/x`},
+		{"shell with a bad url", []string{"shell", "redis", "--redis-url", "http://:" + redisSecret + "@h/0"}, nil, 2, `^error: bad redis URL`},
+		{"create on all", []string{"migrate", "create", "--db", "all", "--name", "x"}, nil, 2, `^error: --db all: this command works on one database`},
+		{"lock timeout flag", []string{"migrate", "up", "--db", "postgres", "--lock-timeout", "-5s"}, nil, 2, `^error: migrate.lock_timeout "-5s" \(from flag --lock-timeout\)`},
 		{"shell unknown target", []string{"shell", "mysql"}, nil, 2, `^error: shell "mysql": want postgres, clickhouse, redis`},
 		{"db ping unknown", []string{"db", "ping", "--db", "mongo"}, nil, 2, `^error: --db "mongo": want postgres, clickhouse, redis or all`},
 		{"db ping with services down", []string{"db", "ping"}, nil, 1, ``},

@@ -6,7 +6,6 @@ import (
 	"os"
 	"os/exec"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -75,23 +74,8 @@ func concurrentClickHouseUp(t *testing.T, env []string, chURL string) {
 	writeFiles(t, dir, files)
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	var wg sync.WaitGroup
-	results := make([]result, 2)
-	for i := range results {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			results[i] = brokle(t, ctx, env, "migrate", "up", "--db", "clickhouse", "--dir", dir)
-		}()
-	}
-	wg.Wait()
-	applied := 0
-	for i, r := range results {
-		if r.code != 0 {
-			t.Errorf("run %d exited %d\n%s%s", i, r.code, r.stdout, r.stderr)
-		}
-		applied += strings.Count(r.stdout, " up ")
-	}
+	results := concurrently(t, ctx, 2, env, "migrate", "up", "--db", "clickhouse", "--dir", dir)
+	applied := countApplied(t, results)
 	if applied != 10 {
 		t.Errorf("the two runs applied %d migrations between them, want 10\n%s\n%s", applied, results[0].stdout, results[1].stdout)
 	}

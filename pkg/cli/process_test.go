@@ -3,6 +3,7 @@ package cli_test
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"net"
@@ -157,23 +158,8 @@ func TestConcurrentUp(t *testing.T) {
 	writeFiles(t, dir, files)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	var wg sync.WaitGroup
-	results := make([]result, 4)
-	for i := range results {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			results[i] = brokle(t, ctx, []string{"BROKLE_POSTGRES_URL=" + dbURL}, "migrate", "up", "--db", "postgres", "--dir", dir)
-		}()
-	}
-	wg.Wait()
-	applied := 0
-	for i, r := range results {
-		if r.code != 0 {
-			t.Errorf("run %d exited %d\n%s%s", i, r.code, r.stdout, r.stderr)
-		}
-		applied += strings.Count(r.stdout, " up ")
-	}
+	results := concurrently(t, ctx, 4, []string{"BROKLE_POSTGRES_URL=" + dbURL}, "migrate", "up", "--db", "postgres", "--dir", dir)
+	applied := countApplied(t, results)
 	if applied != 30 {
 		t.Errorf("the four runs applied %d migrations between them, want 30", applied)
 	}
@@ -247,4 +233,73 @@ func TestWrongPassword(t *testing.T) {
 func firstLine(s string) string {
 	first, _, _ := strings.Cut(s, "\n")
 	return first
+}
+
+// concurrently starts n brokle runs with the same arguments at once and returns what each gave.
+func concurrently(t *testing.T, ctx context.Context, n int, env []string, args ...string) []result {
+	t.Helper()
+	var wg sync.WaitGroup
+	results := make([]result, n)
+	for i := range results {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results[i] = brokle(t, ctx, env, args...)
+		}()
+	}
+	wg.Wait()
+	return results
+}
+
+// countApplied checks every run exited 0 and counts the migrations they applied between them.
+func countApplied(t *testing.T, results []result) int {
+	t.Helper()
+	applied := 0
+	for i, r := range results {
+		if r.code != 0 {
+			t.Errorf("run %d exited %d\n%s%s", i, r.code, r.stdout, r.stderr)
+		}
+		applied += strings.Count(r.stdout, " up ")
+	}
+	return applied
+}
+
+// TestLockTimeout: while another session holds the migration lock, a run says who holds it,
+// waits --lock-timeout, gives up with exit 1 naming the holder, and changes nothing.
+func TestLockTimeout(t *testing.T) {
+	dbURL := testdb.Postgres(t)
+	holder, err := sql.Open("pgx", dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer holder.Close()
+	conn, err := holder.Conn(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	var pid int
+	if err := conn.QueryRowContext(context.Background(), `SELECT pg_backend_pid() FROM (SELECT pg_advisory_lock(x'62726f6b6c65'::bigint)) l`).Scan(&pid); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	start := time.Now()
+	r := brokle(t, ctx, []string{"BROKLE_POSTGRES_URL=" + dbURL}, "migrate", "up", "--db", "postgres", "--lock-timeout", "1s")
+	if r.code != 1 || !strings.HasPrefix(r.stderr, fmt.Sprintf("error: postgres: gave up waiting for the migration lock after 1s (held by pid %d, postgres@", pid)) {
+		t.Fatalf("exit %d, want 1 naming the holder pid %d\n%s", r.code, pid, r.stderr)
+	}
+	if !strings.Contains(r.stdout, fmt.Sprintf("postgres: waiting for the migration lock (held by pid %d,", pid)) {
+		t.Errorf("the waiting run did not say what it waits for:\n%s", r.stdout)
+	}
+	if took := time.Since(start); took > 10*time.Second {
+		t.Errorf("gave up after %s, want about 1s", took)
+	}
+	if got := testdb.QueryStrings(t, dbURL, `SELECT count(*) FROM pg_class WHERE relnamespace = 'public'::regnamespace`); got[0] != "0" {
+		t.Errorf("the database changed while the run waited: %s relations", got[0])
+	}
+	r = brokle(t, ctx, []string{"BROKLE_POSTGRES_URL=" + dbURL}, "migrate", "up", "--db", "postgres", "--lock-timeout", "soon")
+	if r.code != 2 || !strings.HasPrefix(r.stderr, `error: migrate.lock_timeout "soon" (from flag --lock-timeout)`) {
+		t.Errorf("--lock-timeout soon: exit %d\n%s", r.code, r.stderr)
+	}
 }

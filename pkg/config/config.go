@@ -25,13 +25,16 @@ type Key struct {
 	Flag    string   // the flag that sets it, if any
 	Default string
 	Secret  bool // a URL whose password is redacted when shown
+	// EmptyOK: an empty value set on purpose means "none" (postgres.url: no PostgreSQL, so
+	// ClickHouse runs lock with a lease). For every other key an empty value means the default.
+	EmptyOK bool
 	Doc     string
 }
 
 // Keys are every setting brokle reads.
 func Keys() []Key {
 	return []Key{
-		{Name: "postgres.url", Envs: []string{"BROKLE_POSTGRES_URL", "DATABASE_URL"}, Flag: "postgres-url", Secret: true,
+		{Name: "postgres.url", Envs: []string{"BROKLE_POSTGRES_URL", "DATABASE_URL"}, Flag: "postgres-url", Secret: true, EmptyOK: true,
 			Default: "postgres://postgres@localhost:5432/brokle?sslmode=disable", Doc: "PostgreSQL URL (or key=value DSN)"},
 		{Name: "postgres.migrations_dir", Envs: []string{"BROKLE_POSTGRES_MIGRATIONS_DIR"},
 			Doc: "folder of PostgreSQL migrations on disk; empty: the ones built into the binary"},
@@ -61,6 +64,7 @@ type Config struct {
 	SeedsDir          string
 	File              string // the config file that was read; empty when none
 	v                 *viper.Viper
+	values            map[string]string // effective values, by key
 	origin            map[string]string
 }
 
@@ -72,9 +76,10 @@ func (e *Error) Error() string { return e.Msg }
 // Load layers the configuration. flags may be nil; explicit is --config.
 func Load(flags *pflag.FlagSet, explicit string) (*Config, error) {
 	v := viper.New()
-	// BROKLE_POSTGRES_URL= (empty) means "no PostgreSQL", not "the default".
+	// Empty values are read as set, so that BROKLE_POSTGRES_URL= can mean "no PostgreSQL"; get
+	// turns them back into the default for the keys where empty means nothing (EmptyOK false).
 	v.AllowEmptyEnv(true)
-	c := &Config{v: v, origin: map[string]string{}}
+	c := &Config{v: v, origin: map[string]string{}, values: map[string]string{}}
 	for _, k := range Keys() {
 		if k.Default != "" {
 			v.SetDefault(k.Name, k.Default)
@@ -109,21 +114,23 @@ func Load(flags *pflag.FlagSet, explicit string) (*Config, error) {
 		c.File = file
 	}
 	for _, k := range Keys() {
-		c.origin[k.Name] = c.originOf(k, flags)
+		val, origin := v.GetString(k.Name), c.originOf(k, flags)
+		if val == "" && !k.EmptyOK && k.Default != "" {
+			val = k.Default
+			if origin != "default" {
+				origin = "default (" + origin + " is empty)"
+			}
+		}
+		c.values[k.Name], c.origin[k.Name] = val, origin
 	}
-	c.PostgresURL = v.GetString("postgres.url")
-	c.PostgresDir = v.GetString("postgres.migrations_dir")
-	c.ClickHouseURL = v.GetString("clickhouse.url")
-	c.ClickHouseDir = v.GetString("clickhouse.migrations_dir")
-	c.ClickHouseCluster = v.GetString("clickhouse.cluster")
-	c.RedisURL = v.GetString("redis.url")
-	if c.SeedsDir = v.GetString("seeds.dir"); c.SeedsDir == "" {
-		c.SeedsDir = "seeds"
-	}
-	lt := v.GetString("migrate.lock_timeout")
-	if lt == "" {
-		lt = "5m"
-	}
+	c.PostgresURL = c.values["postgres.url"]
+	c.PostgresDir = c.values["postgres.migrations_dir"]
+	c.ClickHouseURL = c.values["clickhouse.url"]
+	c.ClickHouseDir = c.values["clickhouse.migrations_dir"]
+	c.ClickHouseCluster = c.values["clickhouse.cluster"]
+	c.RedisURL = c.values["redis.url"]
+	c.SeedsDir = c.values["seeds.dir"]
+	lt := c.values["migrate.lock_timeout"]
 	if c.LockTimeout, err = time.ParseDuration(lt); err != nil || c.LockTimeout < 0 {
 		return nil, &Error{Msg: fmt.Sprintf("migrate.lock_timeout %q (from %s): want a duration such as 30s or 5m", lt, c.origin["migrate.lock_timeout"])}
 	}
@@ -245,7 +252,7 @@ type Setting struct {
 func (c *Config) Settings() []Setting {
 	out := make([]Setting, 0, len(Keys()))
 	for _, k := range Keys() {
-		val := c.v.GetString(k.Name)
+		val := c.values[k.Name]
 		if k.Secret {
 			val = RedactURL(val)
 		}

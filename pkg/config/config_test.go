@@ -70,3 +70,28 @@ func TestRedact(t *testing.T) {
 		}
 	}
 }
+
+// TestEmptyValues: an empty postgres.url means "no PostgreSQL"; every other empty value means
+// the default, and info says so.
+func TestEmptyValues(t *testing.T) {
+	t.Setenv("BROKLE_POSTGRES_URL", "")
+	t.Setenv("BROKLE_SEEDS_DIR", "")
+	t.Setenv("BROKLE_MIGRATE_LOCK_TIMEOUT", "")
+	c, err := Load(nil, filepath.Join(t.TempDir(), "none.yaml.missing-ok")+"")
+	if err == nil || !strings.Contains(err.Error(), "no such file") {
+		t.Fatalf("a missing --config file: %v", err)
+	}
+	t.Chdir(t.TempDir())
+	if c, err = Load(nil, ""); err != nil {
+		t.Fatal(err)
+	}
+	if c.PostgresURL != "" || c.Origin("postgres.url") != "env BROKLE_POSTGRES_URL" {
+		t.Errorf("postgres.url = %q from %q, want empty from the env", c.PostgresURL, c.Origin("postgres.url"))
+	}
+	if c.SeedsDir != "seeds" || c.Origin("seeds.dir") != "default (env BROKLE_SEEDS_DIR is empty)" {
+		t.Errorf("seeds.dir = %q from %q", c.SeedsDir, c.Origin("seeds.dir"))
+	}
+	if c.LockTimeout.String() != "5m0s" {
+		t.Errorf("lock timeout = %s, want the default 5m", c.LockTimeout)
+	}
+}

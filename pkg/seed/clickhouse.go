@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/ClickHouse/clickhouse-go/v2/lib/column"
 	chdriver "github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"gopkg.in/yaml.v3"
 )
@@ -318,11 +319,52 @@ func chValue(n *yaml.Node, typ string) (any, error) {
 		}
 		return nil, fmt.Errorf("is %s, which holds no NULL", typ)
 	}
+	if strings.HasPrefix(inner, "Map(") {
+		return chMap(n, inner)
+	}
 	v, err := convert(n, inner, goType(inner))
 	if err != nil {
 		return nil, err
 	}
 	return v.Interface(), nil
+}
+
+// orderedMap is a Map column's value as clickhouse-go appends it entry by entry
+// (column.IterableOrderedMap), so keys and values may each be what their own column takes:
+// text for Decimal and DateTime values, which a Go map typed for the column could not hold.
+type orderedMap struct{ keys, values []any }
+
+func (m *orderedMap) Put(k, v any) { m.keys, m.values = append(m.keys, k), append(m.values, v) }
+
+func (m *orderedMap) Iterator() column.MapIterator { return &mapIterator{m: m, i: -1} }
+
+type mapIterator struct {
+	m *orderedMap
+	i int
+}
+
+func (it *mapIterator) Next() bool { it.i++; return it.i < len(it.m.keys) }
+func (it *mapIterator) Key() any   { return it.m.keys[it.i] }
+func (it *mapIterator) Value() any { return it.m.values[it.i] }
+
+func chMap(n *yaml.Node, typ string) (any, error) {
+	if n.Kind != yaml.MappingNode {
+		return nil, fmt.Errorf("is %s: want a mapping", typ)
+	}
+	args := splitTypeArgs(typ[len("Map(") : len(typ)-1])
+	m := &orderedMap{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, err := chValue(n.Content[i], args[0])
+		if err != nil {
+			return nil, err
+		}
+		v, err := chValue(n.Content[i+1], args[1])
+		if err != nil {
+			return nil, err
+		}
+		m.Put(k, v)
+	}
+	return m, nil
 }
 
 func convert(n *yaml.Node, typ string, gt reflect.Type) (reflect.Value, error) {

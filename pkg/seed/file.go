@@ -199,14 +199,11 @@ func normalize(v any) any {
 	return v
 }
 
-// Scalar is a scalar value's text (booleans spelled true/false).
+// Scalar is a scalar value's text, booleans spelled true/false (yaml.v3 tags only
+// true/True/TRUE and false/False/FALSE as booleans).
 func Scalar(n *yaml.Node) string {
 	if n.Tag == "!!bool" {
-		switch strings.ToLower(n.Value) {
-		case "true", "yes", "on", "y":
-			return "true"
-		}
-		return "false"
+		return strings.ToLower(n.Value)
 	}
 	return n.Value
 }
