@@ -1,7 +1,6 @@
 package cli_test
 
 import (
-	"context"
 	"database/sql"
 	"encoding/json"
 	"errors"
@@ -17,16 +16,12 @@ import (
 
 	"github.com/brokle-ai/brokle/internal/testdb"
 	"github.com/brokle-ai/brokle/pkg/cli"
-	"github.com/brokle-ai/brokle/pkg/prompt"
 )
 
 func TestMain(m *testing.M) {
-	streams := prompt.Streams{In: os.Stdin, Out: os.Stdout, Err: os.Stderr}
 	testscript.Main(m, map[string]func(){
-		"brokle": func() { os.Exit(cli.Run(context.Background(), os.Args[1:], streams)) },
-		"migrate": func() {
-			os.Exit(cli.Run(context.Background(), cli.TranslateLegacy(os.Args[1:]), streams))
-		},
+		"brokle":  func() { os.Exit(cli.Main(os.Args[1:], false)) },
+		"migrate": func() { os.Exit(cli.Main(os.Args[1:], true)) },
 	})
 }
 

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"context"
 	"fmt"
 	"regexp"
 	"strings"
@@ -18,28 +17,29 @@ const clickhouseHistoryTable = chm.HistoryTable
 
 // openClickHouse opens the configured ClickHouse. Its runs take the PostgreSQL advisory lock when
 // a PostgreSQL is configured (postgres.url not empty), else a lease in ClickHouse.
-func openClickHouse(cfg *config.Config, readOnly bool) (migrate.Database, func(), error) {
-	o := chm.Options{Cluster: cfg.ClickHouseCluster, LockTimeout: cfg.LockTimeout}
-	var pg *postgres.DB
-	if cfg.PostgresURL != "" && !readOnly {
-		var err error
-		if pg, err = postgres.Open(cfg.PostgresURL, postgres.Options{LockTimeout: cfg.LockTimeout}); err != nil {
-			return nil, nil, &config.Error{Msg: err.Error()}
-		}
-		o.Lock = func(ctx context.Context, waiting func(string)) (func(), error) {
-			unlock, err := pg.Lock(ctx, waiting)
-			if err != nil {
-				return nil, fmt.Errorf("clickhouse: runs take the migration lock on postgres (set postgres.url empty to use a lease in ClickHouse instead): %w", err)
-			}
-			return unlock, nil
-		}
+func openClickHouse(cfg *config.Config, readOnly bool) (*chm.DB, func(), error) {
+	t, err := cfg.ClickHouse()
+	if err != nil {
+		return nil, nil, err
 	}
-	d, err := chm.Open(cfg.ClickHouseURL, o)
+	o := chm.Options{Cluster: cfg.ClickHouseCluster}
+	var pg *postgres.DB
+	if cfg.Configured("postgres") {
+		pt, err := cfg.Postgres()
+		if err != nil {
+			return nil, nil, err
+		}
+		if pg, err = postgres.Open(pt, postgres.Options{ReadOnly: readOnly}); err != nil {
+			return nil, nil, err
+		}
+		o.Locker = pg
+	}
+	d, err := chm.Open(t, o)
 	if err != nil {
 		if pg != nil {
 			pg.Close()
 		}
-		return nil, nil, &config.Error{Msg: err.Error()}
+		return nil, nil, err
 	}
 	return d, func() {
 		d.Close()
@@ -69,44 +69,12 @@ func lintClickHouse(src *migrate.Source) []migrate.Finding {
 	var out []migrate.Finding
 	for _, m := range src.Migrations {
 		for _, up := range []bool{true, false} {
-			steps, err := migrate.Explain(context.Background(), src, []*migrate.Migration{m}, up)
-			if err != nil {
-				out = append(out, migrate.Finding{File: m.File(), Line: m.UpLine, Rule: "source", Msg: err.Error()})
-				break
-			}
-			locate := lineLocator(m, up)
-			for _, stmt := range steps[0].Statements {
-				file, line := locate(stmt)
-				out = append(out, lintStatement(file, line, stmt)...)
+			for _, st := range m.Statements(up) {
+				out = append(out, lintStatement(st.File, st.Line, st.Text)...)
 			}
 		}
 	}
 	return out
-}
-
-// lineLocator finds, in order, the line of the file where each statement starts.
-func lineLocator(m *migrate.Migration, up bool) func(stmt string) (string, int) {
-	var lines []migrate.SQLLine
-	for _, l := range m.CodeLines() {
-		if l.Up == up {
-			lines = append(lines, l)
-		}
-	}
-	next := 0
-	return func(stmt string) (string, int) {
-		first, _, _ := strings.Cut(strings.TrimSpace(stmt), "\n")
-		first = strings.TrimSpace(first)
-		for i := next; i < len(lines); i++ {
-			if strings.HasPrefix(first, lines[i].Text) || strings.HasPrefix(lines[i].Text, first) {
-				next = i + 1
-				return lines[i].File, lines[i].Line
-			}
-		}
-		if len(lines) > 0 {
-			return lines[0].File, lines[0].Line
-		}
-		return m.File(), m.UpLine
-	}
 }
 
 var parseErrLineRE = regexp.MustCompile(`line (\d+)`)

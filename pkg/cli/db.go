@@ -2,18 +2,80 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/brokle-ai/brokle/pkg/config"
-	chm "github.com/brokle-ai/brokle/pkg/migrate/clickhouse"
-	"github.com/brokle-ai/brokle/pkg/migrate/postgres"
 	"github.com/brokle-ai/brokle/pkg/prompt"
-	"github.com/brokle-ai/brokle/pkg/redis"
+	"github.com/brokle-ai/brokle/pkg/target"
 )
+
+const dbRedis = "redis"
+
+// service is one configured service as db commands see it.
+type service struct {
+	name    string // postgres, clickhouse, redis
+	address string // host:port/database, never a secret
+	url     string // redacted
+	db      string // the database name
+	create  func(ctx context.Context) (bool, error)
+	drop    func(ctx context.Context) (bool, error)
+	version func(ctx context.Context) (string, error)
+	// droppable refuses a system database
+	droppable func() error
+}
+
+// services resolves the named services to their targets. An explicitly named service must be
+// configured; with --db all one that is not configured is skipped (ping shows it).
+func services(cfg *config.Config, names []string, explicit bool) ([]*service, []string, error) {
+	var out []*service
+	var skipped []string
+	for _, n := range names {
+		var s *service
+		var err error
+		switch n {
+		case dbPostgres:
+			var t *target.Postgres
+			if t, err = cfg.Postgres(); err == nil {
+				s = &service{name: n, address: t.Address(), url: t.Redacted(), db: t.Database,
+					create: t.CreateDatabase, drop: t.DropDatabase, version: t.ServerVersion, droppable: t.Droppable}
+			}
+		case dbClickHouse:
+			var t *target.ClickHouse
+			if t, err = cfg.ClickHouse(); err == nil {
+				cluster := cfg.ClickHouseCluster
+				s = &service{name: n, address: t.Address(), url: t.Redacted(), db: t.Database,
+					create:  func(ctx context.Context) (bool, error) { return t.CreateDatabase(ctx, cluster) },
+					drop:    func(ctx context.Context) (bool, error) { return t.DropDatabase(ctx, cluster) },
+					version: t.ServerVersion, droppable: t.Droppable}
+			}
+		case dbRedis:
+			var t *target.Redis
+			if t, err = cfg.Redis(); err == nil {
+				s = &service{name: n, address: t.Address(), url: t.Redacted(), db: fmt.Sprint(t.DB), version: t.ServerVersion}
+			}
+		}
+		var te *target.Error
+		if err != nil && !explicit && errors.As(err, &te) && te.NotConfigured {
+			skipped = append(skipped, n)
+			continue
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+		out = append(out, s)
+	}
+	if len(out) == 0 && len(skipped) > 0 {
+		_, _, err := services(cfg, skipped[:1], true)
+		return nil, nil, err
+	}
+	return out, skipped, nil
+}
 
 func newDBCmd(a *app) *cobra.Command {
 	var db string
@@ -25,19 +87,18 @@ func newDBCmd(a *app) *cobra.Command {
 		RunE:  groupRunE,
 	}
 	cmd.PersistentFlags().StringVar(&db, "db", dbAll, "database: postgres, clickhouse or all (ping: also redis)")
-	_ = cmd.RegisterFlagCompletionFunc("db", cobra.FixedCompletions([]string{dbPostgres, dbClickHouse, dbAll, "redis"}, cobra.ShellCompDirectiveNoFileComp))
 
 	pick := func(allowRedis bool) ([]string, error) {
 		switch db {
 		case dbPostgres, dbClickHouse:
 			return []string{db}, nil
-		case "redis":
+		case dbRedis:
 			if allowRedis {
 				return []string{db}, nil
 			}
 		case dbAll:
 			if allowRedis {
-				return []string{dbPostgres, dbClickHouse, "redis"}, nil
+				return []string{dbPostgres, dbClickHouse, dbRedis}, nil
 			}
 			return []string{dbPostgres, dbClickHouse}, nil
 		}
@@ -54,19 +115,51 @@ func newDBCmd(a *app) *cobra.Command {
 		if err != nil {
 			return err
 		}
-		dbs, err := pick(false)
+		names, err := pick(false)
 		if err != nil {
 			return err
 		}
-		for _, d := range dbs {
-			if !create {
-				q := fmt.Sprintf("Drop the whole %s database %s, with all its data?", d, config.RedactURL(urlOf(cfg, d)))
-				if err := prompt.Confirm(a.streams, yes, "drop the "+d+" database", q); err != nil {
+		svcs, skipped, err := services(cfg, names, db != dbAll)
+		if err != nil {
+			return err
+		}
+		for _, n := range skipped {
+			fmt.Fprintf(a.streams.Err, "%-10s not configured: skipped\n", n)
+		}
+		if !create {
+			var b strings.Builder
+			var what []string
+			for _, s := range svcs {
+				if err := s.droppable(); err != nil {
+					return err
+				}
+				fmt.Fprintf(&b, "  %s database %q at %s (%s), with all its data\n", s.name, s.db, s.address, s.url)
+				what = append(what, fmt.Sprintf("%s database %q at %s", s.name, s.db, s.address))
+			}
+			if !yes {
+				if !prompt.IsTerminal(a.raw.In, a.raw.Err) {
+					return &prompt.ErrNoTerminal{Action: "drop the " + strings.Join(what, " and the ")}
+				}
+				fmt.Fprintf(a.streams.Err, "About to drop:\n%s", b.String())
+				a.flush()
+				if err := prompt.Confirm(a.raw, false, "drop", "Drop them?"); err != nil {
 					return err
 				}
 			}
+		}
+		for _, s := range svcs {
+			verb := "creating"
+			if !create {
+				verb = "dropping"
+			}
+			a.setPhase(fmt.Sprintf("%s the %s database %s", verb, s.name, s.address))
 			ctx, cancel := context.WithTimeout(cmd.Context(), time.Minute)
-			name, changed, err := createOrDropDatabase(ctx, cfg, d, create)
+			var changed bool
+			if create {
+				changed, err = s.create(ctx)
+			} else {
+				changed, err = s.drop(ctx)
+			}
 			cancel()
 			if err != nil {
 				return err
@@ -82,52 +175,65 @@ func newDBCmd(a *app) *cobra.Command {
 			default:
 				state = "did not exist"
 			}
-			fmt.Fprintf(a.streams.Out, "%-10s %s: %s\n", d, name, state)
+			fmt.Fprintf(a.streams.Out, "%-10s %s: %s\n", s.name, s.db, state)
 		}
 		return nil
 	}
 	create := &cobra.Command{
-		Use:   "create",
-		Short: "Create the configured databases if they are missing",
-		Args:  cobra.NoArgs,
-		RunE:  func(cmd *cobra.Command, _ []string) error { return admin(cmd, true) },
+		Use:     "create",
+		Short:   "Create the configured databases if they are missing",
+		Example: "  brokle db create\n  brokle db create --db postgres",
+		Args:    cobra.NoArgs,
+		RunE:    func(cmd *cobra.Command, _ []string) error { return admin(cmd, true) },
 	}
 	drop := &cobra.Command{
-		Use:   "drop",
-		Short: "Drop the configured databases (asks first)",
-		Args:  cobra.NoArgs,
-		RunE:  func(cmd *cobra.Command, _ []string) error { return admin(cmd, false) },
+		Use:     "drop",
+		Short:   "Drop the configured databases (asks for confirmation; never a system database)",
+		Example: "  brokle db drop --db clickhouse\n  brokle db drop --yes",
+		Args:    cobra.NoArgs,
+		RunE:    func(cmd *cobra.Command, _ []string) error { return admin(cmd, false) },
 	}
 	drop.Flags().BoolVar(&yes, "yes", false, "drop without asking")
+	for _, c := range []*cobra.Command{create, drop} {
+		_ = c.RegisterFlagCompletionFunc("db", cobra.FixedCompletions([]string{dbPostgres, dbClickHouse, dbAll}, cobra.ShellCompDirectiveNoFileComp))
+	}
 	ping := &cobra.Command{
-		Use:   "ping",
-		Short: "Check every configured service: reachable, server version, round trip; exit 1 if any is down",
-		Args:  cobra.NoArgs,
+		Use:     "ping",
+		Short:   "Check every configured service: reachable, server version, round trip; exit 1 if any is down",
+		Example: "  brokle db ping\n  brokle db ping --db redis",
+		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := a.loadConfig(cmd)
 			if err != nil {
 				return err
 			}
-			dbs, err := pick(true)
+			names, err := pick(true)
+			if err != nil {
+				return err
+			}
+			svcs, skipped, err := services(cfg, names, db != dbAll)
 			if err != nil {
 				return err
 			}
 			tw := tabwriter.NewWriter(a.streams.Out, 0, 0, 2, ' ', 0)
 			fmt.Fprintln(tw, "SERVICE\tADDRESS\tSTATE\tVERSION\tROUND TRIP")
 			down := 0
-			for _, d := range dbs {
+			for _, s := range svcs {
+				a.setPhase("pinging " + s.name + " at " + s.address)
 				ctx, cancel := context.WithTimeout(cmd.Context(), 10*time.Second)
 				start := time.Now()
-				version, err := pingService(ctx, cfg, d)
+				version, err := s.version(ctx)
 				rtt := time.Since(start)
 				cancel()
-				addr := config.RedactURL(urlOf(cfg, d))
 				if err != nil {
 					down++
-					fmt.Fprintf(tw, "%s\t%s\tDOWN: %s\t-\t-\n", d, addr, firstLine(config.Scrub(err.Error(), a.secrets)))
+					fmt.Fprintf(tw, "%s\t%s\tDOWN: %s\t-\t-\n", s.name, s.address, pingCause(err))
 					continue
 				}
-				fmt.Fprintf(tw, "%s\t%s\tup\t%s\t%.1fms\n", d, addr, version, float64(rtt.Microseconds())/1000)
+				fmt.Fprintf(tw, "%s\t%s\tup\t%s\t%.1fms\n", s.name, s.address, version, float64(rtt.Microseconds())/1000)
+			}
+			for _, n := range skipped {
+				fmt.Fprintf(tw, "%s\t-\tnot configured\t-\t-\n", n)
 			}
 			tw.Flush()
 			if down > 0 {
@@ -136,48 +242,19 @@ func newDBCmd(a *app) *cobra.Command {
 			return nil
 		},
 	}
+	_ = ping.RegisterFlagCompletionFunc("db", cobra.FixedCompletions([]string{dbPostgres, dbClickHouse, dbRedis, dbAll}, cobra.ShellCompDirectiveNoFileComp))
 	cmd.AddCommand(create, drop, ping)
 	return cmd
 }
 
-func urlOf(cfg *config.Config, d string) string {
-	switch d {
-	case dbPostgres:
-		return cfg.PostgresURL
-	case dbClickHouse:
-		return cfg.ClickHouseURL
+// pingCause is the last, most specific part of a connection error, on one short line.
+func pingCause(err error) string {
+	msg := firstLine(err.Error())
+	if i := strings.LastIndex(msg, ": "); i >= 0 && len(msg)-i > 8 {
+		msg = msg[i+2:]
 	}
-	return cfg.RedisURL
-}
-
-func createOrDropDatabase(ctx context.Context, cfg *config.Config, d string, create bool) (string, bool, error) {
-	switch {
-	case d == dbClickHouse && create:
-		return chm.CreateDatabase(ctx, cfg.ClickHouseURL, cfg.ClickHouseCluster)
-	case d == dbClickHouse:
-		return chm.DropDatabase(ctx, cfg.ClickHouseURL, cfg.ClickHouseCluster)
-	case create:
-		return postgres.CreateDatabase(ctx, cfg.PostgresURL)
+	if len(msg) > 60 {
+		msg = msg[:57] + "..."
 	}
-	return postgres.DropDatabase(ctx, cfg.PostgresURL)
-}
-
-func pingService(ctx context.Context, cfg *config.Config, d string) (string, error) {
-	switch d {
-	case dbPostgres:
-		pg, err := postgres.Open(cfg.PostgresURL, postgres.Options{ReadOnly: true})
-		if err != nil {
-			return "", err
-		}
-		defer pg.Close()
-		return pg.ServerVersion(ctx)
-	case dbClickHouse:
-		c, err := chm.Open(cfg.ClickHouseURL, chm.Options{})
-		if err != nil {
-			return "", err
-		}
-		defer c.Close()
-		return c.ServerVersion(ctx)
-	}
-	return redis.Ping(ctx, cfg.RedisURL)
+	return msg
 }

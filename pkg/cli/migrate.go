@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -20,6 +21,7 @@ import (
 	"github.com/brokle-ai/brokle/pkg/migrate"
 	"github.com/brokle-ai/brokle/pkg/migrate/postgres"
 	"github.com/brokle-ai/brokle/pkg/prompt"
+	"github.com/brokle-ai/brokle/pkg/target"
 )
 
 // Database names as --db takes them.
@@ -100,6 +102,19 @@ func (o *migrateOpts) check(allowAll bool) ([]string, error) {
 
 // source loads a database's migrations: --dir, else the configured folder, else the built-in ones.
 func (o *migrateOpts) source(cfg *config.Config, db string) (*migrate.Source, error) {
+	src, errs, err := o.sourceAll(cfg, db)
+	if err != nil {
+		return nil, err
+	}
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	return src, nil
+}
+
+// sourceAll loads a database's migrations with every problem of its files; err is a problem
+// with the folder itself.
+func (o *migrateOpts) sourceAll(cfg *config.Config, db string) (*migrate.Source, migrate.SourceErrors, error) {
 	dir := o.dir
 	if dir == "" {
 		dir = cfg.PostgresDir
@@ -114,12 +129,14 @@ func (o *migrateOpts) source(cfg *config.Config, db string) (*migrate.Source, er
 	if dir != "" {
 		st, err := os.Stat(dir)
 		if err != nil || !st.IsDir() {
-			return nil, usagef("migrations folder %s: not a folder", dir)
+			return nil, nil, usagef("migrations folder %s: not a folder", dir)
 		}
-		return migrate.Load(os.DirFS(dir), filepath.ToSlash(filepath.Clean(dir)), lo)
+		src, errs := migrate.LoadAll(os.DirFS(dir), filepath.ToSlash(filepath.Clean(dir)), lo)
+		return src, errs, nil
 	}
 	fsys, display := embeddedSource(db)
-	return migrate.Load(fsys, display, lo)
+	src, errs := migrate.LoadAll(fsys, display, lo)
+	return src, errs, nil
 }
 
 func embeddedSource(db string) (fs.FS, string) {
@@ -130,16 +147,62 @@ func embeddedSource(db string) (fs.FS, string) {
 	return migrations.FS, "migrations"
 }
 
-// target is one opened database with its engine.
-type target struct {
+// opened is one opened database with its engine.
+type opened struct {
 	db     migrate.Database
 	engine *migrate.Engine
 	src    *migrate.Source
 	close  func()
 }
 
+// selected picks the databases a command works on: an explicit --db must be configured (exit 2
+// naming the setting); with --db all, one that is not configured at all is skipped, said on
+// stderr, and at least one must be.
+func (a *app) selected(cfg *config.Config, o *migrateOpts, dbs []string) ([]string, error) {
+	if len(dbs) == 1 {
+		if err := targetErr(cfg, dbs[0]); err != nil {
+			return nil, err
+		}
+		return dbs, nil
+	}
+	var out []string
+	var firstErr error
+	for _, d := range dbs {
+		err := targetErr(cfg, d)
+		var te *target.Error
+		if errors.As(err, &te) && te.NotConfigured {
+			fmt.Fprintf(a.streams.Err, "%-10s not configured (%s is empty, from %s): skipped\n", d, te.Origin.Key, te.Origin.Source)
+			if firstErr == nil {
+				firstErr = err
+			}
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, d)
+	}
+	if len(out) == 0 {
+		return nil, firstErr
+	}
+	return out, nil
+}
+
+// targetErr is why a database's target cannot be used, nil when it can.
+func targetErr(cfg *config.Config, db string) error {
+	var err error
+	switch db {
+	case dbPostgres:
+		_, err = cfg.Postgres()
+	case dbClickHouse:
+		_, err = cfg.ClickHouse()
+	}
+	return err
+}
+
 // open connects to db (read-only for dry runs and status) and builds its engine.
-func (a *app) open(cfg *config.Config, o *migrateOpts, db string, readOnly bool, progress io.Writer) (*target, error) {
+func (a *app) open(cfg *config.Config, o *migrateOpts, db string, readOnly bool, progress io.Writer) (*opened, error) {
+	a.setPhase("reading the " + db + " migrations")
 	src, err := o.source(cfg, db)
 	if err != nil {
 		return nil, err
@@ -148,9 +211,13 @@ func (a *app) open(cfg *config.Config, o *migrateOpts, db string, readOnly bool,
 	var closeFn func()
 	switch db {
 	case dbPostgres:
-		pg, err := postgres.Open(cfg.PostgresURL, postgres.Options{ReadOnly: readOnly, LockTimeout: cfg.LockTimeout})
+		t, err := cfg.Postgres()
 		if err != nil {
-			return nil, &config.Error{Msg: err.Error()}
+			return nil, err
+		}
+		pg, err := postgres.Open(t, postgres.Options{ReadOnly: readOnly})
+		if err != nil {
+			return nil, err
 		}
 		d, closeFn = pg, func() { pg.Close() }
 	case dbClickHouse:
@@ -162,13 +229,13 @@ func (a *app) open(cfg *config.Config, o *migrateOpts, db string, readOnly bool,
 	}
 	eng, err := migrate.New(d, src, migrate.Options{
 		AllowDrift: o.allowDrift, AllowOutOfOrder: o.allowOutOfOrder,
-		AppliedBy: a.appliedBy, Progress: progress,
+		AppliedBy: a.appliedBy, Progress: progress, LockTimeout: cfg.LockTimeout, Phase: a.setPhase,
 	})
 	if err != nil {
 		closeFn()
 		return nil, err
 	}
-	return &target{db: d, engine: eng, src: src, close: closeFn}, nil
+	return &opened{db: d, engine: eng, src: src, close: closeFn}, nil
 }
 
 // stepsFlag parses --steps: empty means def.
@@ -251,56 +318,141 @@ func (a *app) runChange(cmd *cobra.Command, o *migrateOpts, action string) error
 			}
 		}
 	}
+	if dbs, err = a.selected(cfg, o, dbs); err != nil {
+		return err
+	}
+	ctx := cmd.Context()
 	out := a.streams.Out
-	var plans []*migrate.Plan
+	// Every database is opened, and its files read, before anything changes.
+	var ts []*opened
+	defer func() {
+		for _, t := range ts {
+			t.close()
+		}
+	}()
 	for _, name := range dbs {
 		t, err := a.open(cfg, o, name, o.dryRun, out)
 		if err != nil {
 			return err
 		}
-		err = func() error {
-			defer t.close()
-			if o.dryRun {
-				p, err := t.engine.DryRun(cmd.Context(), action, steps, target)
-				if err != nil {
-					return err
-				}
-				plans = append(plans, p)
-				return nil
-			}
-			if action != "up" {
-				q := fmt.Sprintf("Run `migrate %s` on %s at %s? This changes its schema", action, name, t.db.Address())
-				if err := prompt.Confirm(a.streams, o.yes, "run migrate "+action+" on "+name, q); err != nil {
-					return err
-				}
-			}
-			var n int
-			switch action {
-			case "up":
-				n, err = t.engine.Up(cmd.Context(), steps, target)
-			case "down":
-				n, err = t.engine.Down(cmd.Context(), steps, target)
-			case "redo":
-				n, err = t.engine.Redo(cmd.Context())
-			case "reset":
-				n, err = t.engine.Reset(cmd.Context())
-			}
+		ts = append(ts, t)
+	}
+	if o.dryRun {
+		var plans []*migrate.Plan
+		for _, t := range ts {
+			p, err := t.engine.DryRun(ctx, action, steps, target)
 			if err != nil {
 				return err
 			}
-			if n == 0 {
-				fmt.Fprintf(out, "%-10s nothing to %s\n", name, action)
+			plans = append(plans, p)
+		}
+		return printPlans(out, o.output, plans)
+	}
+	if action != "up" {
+		// What will be undone is shown, per database, before the question; the run then checks
+		// under its lock that it is still exactly that.
+		var plans []*migrate.Plan
+		for _, t := range ts {
+			a.setPhase("reading the " + t.db.Name() + " history")
+			p, err := t.engine.DryRun(ctx, action, steps, target)
+			if err != nil {
+				return err
 			}
-			return nil
-		}()
-		if err != nil {
+			plans = append(plans, p)
+			t.engine.Confirmed(p)
+		}
+		if err := a.confirmPlans(o, "run migrate "+action+" on "+strings.Join(dbs, " and "), plans); err != nil {
 			return err
 		}
 	}
-	if o.dryRun {
-		return printPlans(out, o.output, plans)
+	for _, t := range ts {
+		name := t.db.Name()
+		var n int
+		switch action {
+		case "up":
+			n, err = t.engine.Up(ctx, steps, target)
+		case "down":
+			n, err = t.engine.Down(ctx, steps, target)
+		case "redo":
+			n, err = t.engine.Redo(ctx)
+		case "reset":
+			n, err = t.engine.Reset(ctx)
+		}
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			fmt.Fprintf(out, "%-10s nothing to %s\n", name, action)
+		}
 	}
 	return nil
+}
+
+// confirmPlans shows what the plans change and asks; with --yes it goes ahead, and with neither
+// a terminal nor --yes it refuses, naming what it would have done.
+func (a *app) confirmPlans(o *migrateOpts, action string, plans []*migrate.Plan) error {
+	var b strings.Builder
+	changes := 0
+	for _, p := range plans {
+		n := len(p.Steps) + len(p.Extra)
+		changes += n
+		fmt.Fprintf(&b, "%s at %s: %s\n", p.Database, p.Address, describePlan(p))
+		const show = 25
+		lines := planLines(p)
+		for i, l := range lines {
+			if i == show {
+				fmt.Fprintf(&b, "  ... and %d more\n", len(lines)-show)
+				break
+			}
+			fmt.Fprintf(&b, "  %s\n", l)
+		}
+	}
+	if changes == 0 {
+		return nil
+	}
+	q := "Go ahead?"
+	if o.yes {
+		return nil
+	}
+	if !prompt.IsTerminal(a.raw.In, a.raw.Err) {
+		return &prompt.ErrNoTerminal{Action: action + " (" + strings.TrimSpace(firstLine(b.String())) + ")"}
+	}
+	fmt.Fprint(a.streams.Err, b.String())
+	a.flush()
+	return prompt.Confirm(a.raw, false, action, a.scrub.String(q))
+}
+
+func describePlan(p *migrate.Plan) string {
+	switch p.Action {
+	case "down":
+		return fmt.Sprintf("roll back %d migration(s)", len(p.Steps))
+	case "redo":
+		return "roll back and apply again the latest migration"
+	case "reset":
+		downs := 0
+		for _, s := range p.Steps {
+			if s.Direction == "down" {
+				downs++
+			}
+		}
+		return fmt.Sprintf("roll back %d migration(s), then apply %d", downs, len(p.Steps)-downs)
+	case "drop":
+		return fmt.Sprintf("drop %d object(s), the history table included", len(p.Extra))
+	case "force":
+		return "record versions as applied, running no SQL"
+	}
+	return p.Action
+}
+
+func planLines(p *migrate.Plan) []string {
+	var out []string
+	for _, s := range p.Steps {
+		out = append(out, fmt.Sprintf("%-4s %s (version %d)", s.Direction, s.File, s.Version))
+	}
+	for _, s := range p.Extra {
+		out = append(out, strings.TrimSuffix(s, ";"))
+	}
+	return out
 }
 
 func printPlans(w io.Writer, format string, plans []*migrate.Plan) error {
@@ -353,17 +505,20 @@ func newStatusCmd(a *app, o *migrateOpts) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if dbs, err = a.selected(cfg, o, dbs); err != nil {
+				return err
+			}
 			var all []*migrate.Status
 			for _, name := range dbs {
 				t, err := a.open(cfg, o, name, true, io.Discard)
 				if err != nil {
 					return err
 				}
+				a.setPhase("reading the " + name + " status")
 				ctx, cancel := context.WithTimeout(cmd.Context(), 30*time.Second)
 				st := t.engine.Status(ctx)
 				cancel()
 				t.close()
-				st.Error = config.Scrub(st.Error, a.secrets)
 				all = append(all, st)
 			}
 			if o.output == "json" {
@@ -402,6 +557,9 @@ func printStatus(w io.Writer, all []*migrate.Status) {
 			dirty = fmt.Sprintf("YES, version %d", *s.Dirty)
 		}
 		fmt.Fprintf(w, "  current version %d, dirty: %s\n", s.Current, dirty)
+		if s.Running != nil {
+			fmt.Fprintf(w, "  running: version %d, by the run holding the lock (%s)\n", *s.Running, s.RunningBy)
+		}
 		fmt.Fprintf(w, "  applied %d, pending %d, drifted %d, missing %d\n", s.Applied, s.Pending, s.Drifted, s.Missing)
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 		fmt.Fprintln(tw, "  VERSION\tSTATE\tAPPLIED AT\tBY\tFILE")
@@ -450,14 +608,21 @@ func newForceCmd(a *app, o *migrateOpts) *cobra.Command {
 			if !ok {
 				return usagef("force needs --version N: the last version that took effect (0 for none)")
 			}
+			if dbs, err = a.selected(cfg, o, dbs); err != nil {
+				return err
+			}
 			t, err := a.open(cfg, o, dbs[0], o.dryRun, a.streams.Out)
 			if err != nil {
 				return err
 			}
 			defer t.close()
 			if !o.dryRun {
-				q := fmt.Sprintf("Record versions <= %d as applied on %s at %s, running no SQL?", v, dbs[0], t.db.Address())
-				if err := prompt.Confirm(a.streams, o.yes, "force the version of "+dbs[0], q); err != nil {
+				p, err := t.engine.Force(cmd.Context(), v, true)
+				if err != nil {
+					return err
+				}
+				p.Extra = []string{fmt.Sprintf("versions <= %d recorded as applied, every other version as not applied, dirty mark cleared", v)}
+				if err := a.confirmPlans(o, "force the version of "+dbs[0], []*migrate.Plan{p}); err != nil {
 					return err
 				}
 			}
@@ -491,36 +656,41 @@ func newDropCmd(a *app, o *migrateOpts) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if dbs, err = a.selected(cfg, o, dbs); err != nil {
+				return err
+			}
+			var ts []*opened
+			defer func() {
+				for _, t := range ts {
+					t.close()
+				}
+			}()
 			var plans []*migrate.Plan
 			for _, name := range dbs {
-				err := func() error {
-					t, err := a.open(cfg, o, name, o.dryRun, a.streams.Out)
-					if err != nil {
-						return err
-					}
-					defer t.close()
-					if !o.dryRun {
-						q := fmt.Sprintf("Drop EVERY table, view and type of %s at %s?", name, t.db.Address())
-						if err := prompt.Confirm(a.streams, o.yes, "drop "+name, q); err != nil {
-							return err
-						}
-					}
-					p, err := t.engine.Drop(cmd.Context(), o.dryRun)
-					if err != nil {
-						return err
-					}
-					plans = append(plans, p)
-					if !o.dryRun {
-						fmt.Fprintf(a.streams.Out, "%-10s dropped %d object(s)\n", name, len(p.Extra))
-					}
-					return nil
-				}()
+				t, err := a.open(cfg, o, name, o.dryRun, a.streams.Out)
 				if err != nil {
 					return err
 				}
+				ts = append(ts, t)
+				p, err := t.engine.Drop(cmd.Context(), true)
+				if err != nil {
+					return err
+				}
+				plans = append(plans, p)
 			}
 			if o.dryRun {
 				return printPlans(a.streams.Out, o.output, plans)
+			}
+			if err := a.confirmPlans(o, "drop "+strings.Join(dbs, " and "), plans); err != nil {
+				return err
+			}
+			for i, t := range ts {
+				t.engine.Confirmed(plans[i])
+				p, err := t.engine.Drop(cmd.Context(), false)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(a.streams.Out, "%-10s dropped %d object(s)\n", t.db.Name(), len(p.Extra))
 			}
 			return nil
 		},

@@ -1,8 +1,8 @@
 package cli
 
 import (
-	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -87,16 +87,22 @@ func createMigration(dir, name, db string) (string, error) {
 	width := 6
 	for _, e := range entries {
 		sm := leadingVersionRE.FindStringSubmatch(e.Name())
-		if sm == nil || !strings.HasSuffix(e.Name(), ".sql") {
+		if sm == nil || !strings.HasSuffix(strings.ToLower(e.Name()), ".sql") {
 			continue
 		}
 		v, err := strconv.ParseInt(sm[1], 10, 64)
-		if err == nil && v > max {
+		if err != nil {
+			return "", &migrate.ErrInput{Msg: fmt.Sprintf("%s: version %s is past the largest one (%d): renumber the folder", filepath.Join(dir, e.Name()), sm[1], int64(math.MaxInt64))}
+		}
+		if v > max {
 			max = v
 		}
 		if len(sm[1]) > width {
 			width = len(sm[1])
 		}
+	}
+	if max == math.MaxInt64 {
+		return "", &migrate.ErrInput{Msg: fmt.Sprintf("%s: the highest version is already %d, the largest there is: no next version", dir, max)}
 	}
 	// A folder of timestamp versions goes on with timestamps' width, so the order holds.
 	path := filepath.Join(dir, fmt.Sprintf("%0*d_%s.sql", width, max+1, name))
@@ -164,14 +170,12 @@ func newValidateCmd(a *app, o *migrateOpts) *cobra.Command {
 			var findings []migrate.Finding
 			total := 0
 			for _, db := range dbs {
-				src, err := o.source(cfg, db)
+				src, errs, err := o.sourceAll(cfg, db)
 				if err != nil {
-					var se *migrate.SourceError
-					if errors.As(err, &se) {
-						findings = append(findings, migrate.Finding{File: se.File, Line: se.Line, Rule: "source", Msg: se.Msg})
-						continue
-					}
 					return err
+				}
+				for _, se := range errs {
+					findings = append(findings, migrate.Finding{File: se.File, Line: se.Line, Rule: "source", Msg: se.Msg})
 				}
 				total += len(src.Migrations)
 				findings = append(findings, migrate.Lint(src)...)

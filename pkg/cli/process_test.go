@@ -42,6 +42,14 @@ func brokle(t *testing.T, ctx context.Context, env []string, args ...string) res
 	return r
 }
 
+// dbName is the database a URL names.
+func dbName(u string) string {
+	_, rest, _ := strings.Cut(u, "://")
+	_, path, _ := strings.Cut(rest, "/")
+	name, _, _ := strings.Cut(path, "?")
+	return name
+}
+
 func writeFiles(t *testing.T, dir string, files map[string]string) {
 	t.Helper()
 	for name, text := range files {
@@ -286,7 +294,7 @@ func TestLockTimeout(t *testing.T) {
 	defer cancel()
 	start := time.Now()
 	r := brokle(t, ctx, []string{"BROKLE_POSTGRES_URL=" + dbURL}, "migrate", "up", "--db", "postgres", "--lock-timeout", "1s")
-	if r.code != 1 || !strings.HasPrefix(r.stderr, fmt.Sprintf("error: postgres: gave up waiting for the migration lock after 1s (held by pid %d, postgres@", pid)) {
+	if r.code != 1 || !strings.HasPrefix(r.stderr, fmt.Sprintf("error: postgres at 127.0.0.1:5432/%s: gave up waiting for the migration lock after 1s (held by pid %d, postgres@", dbName(dbURL), pid)) {
 		t.Fatalf("exit %d, want 1 naming the holder pid %d\n%s", r.code, pid, r.stderr)
 	}
 	if !strings.Contains(r.stdout, fmt.Sprintf("postgres: waiting for the migration lock (held by pid %d,", pid)) {

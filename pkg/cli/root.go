@@ -6,15 +6,21 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/signal"
 	"os/user"
 	"strings"
+	"sync"
+	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/brokle-ai/brokle/pkg/config"
 	"github.com/brokle-ai/brokle/pkg/migrate"
 	"github.com/brokle-ai/brokle/pkg/prompt"
+	"github.com/brokle-ai/brokle/pkg/scrub"
 	"github.com/brokle-ai/brokle/pkg/seed"
+	"github.com/brokle-ai/brokle/pkg/target"
 )
 
 // Exit codes.
@@ -23,6 +29,10 @@ const (
 	ExitFailed   = 1 // the operation failed or the state is unhealthy
 	ExitBadInput = 2 // bad usage or bad input
 )
+
+// InterruptGrace is how long a run has, after SIGINT or SIGTERM, to stop on its own (rolling
+// back, saying what it stopped) before brokle exits regardless.
+const InterruptGrace = 2 * time.Second
 
 // usageError is bad usage found by a command itself (a flag value, a missing flag).
 type usageError struct{ msg string }
@@ -36,40 +46,159 @@ type exitError struct{ code int }
 
 func (e *exitError) Error() string { return fmt.Sprintf("exit %d", e.code) }
 
+// errSignal is the cause of a run's context ending on a signal.
+type errSignal struct{ sig os.Signal }
+
+func (e *errSignal) Error() string {
+	name := "SIGTERM"
+	if e.sig == os.Interrupt {
+		name = "SIGINT"
+	}
+	return "interrupted (" + name + ")"
+}
+
 // app carries what every command needs.
 type app struct {
-	streams   prompt.Streams
-	ran       bool     // a RunE started: later errors are the operation's, not cobra's parsing
-	secrets   []string // passwords of the loaded configuration, scrubbed from any output
+	streams   prompt.Streams // scrubbed
+	raw       prompt.Streams // the process's own, for terminal checks and prompts
+	scrub     *scrub.Scrubber
+	outs      []*scrub.Writer
+	ran       bool // a RunE started: later errors are the operation's, not cobra's parsing
 	appliedBy string
+
+	mu    sync.Mutex
+	phase string
+}
+
+// setPhase records what the run is doing, for the message if it is interrupted.
+func (a *app) setPhase(p string) {
+	a.mu.Lock()
+	a.phase = p
+	a.mu.Unlock()
+}
+
+func (a *app) currentPhase() string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.phase == "" {
+		return "starting"
+	}
+	return a.phase
+}
+
+// newApp wraps the streams in one scrubber that already knows every secret the command line and
+// the environment can carry; the configuration's own are added when it is read.
+func newApp(s prompt.Streams, args []string) *app {
+	a := &app{raw: s, scrub: scrub.New()}
+	for _, arg := range args {
+		a.addSecrets(target.SecretsOf(arg))
+	}
+	for _, k := range config.Keys() {
+		if k.Secret {
+			for _, e := range k.Envs {
+				a.addSecrets(target.SecretsOf(os.Getenv(e)))
+			}
+		}
+	}
+	out, errw := a.scrub.NewWriter(s.Out), a.scrub.NewWriter(s.Err)
+	a.outs = []*scrub.Writer{out, errw}
+	a.streams = prompt.Streams{In: s.In, Out: out, Err: errw}
+	return a
+}
+
+func (a *app) addSecrets(secrets []string) {
+	for _, s := range secrets {
+		a.scrub.Add(s)
+	}
+}
+
+func (a *app) flush() {
+	for _, w := range a.outs {
+		w.Flush()
+	}
 }
 
 // NewRoot builds the command tree.
 func NewRoot(s prompt.Streams) (*cobra.Command, *app) {
-	a := &app{streams: s}
+	a := newApp(s, nil)
+	return a.root(), a
+}
+
+func (a *app) root() *cobra.Command {
 	root := &cobra.Command{
 		Use:           "brokle",
 		Short:         "Migrate, seed and open shells on brokle's PostgreSQL and ClickHouse",
 		SilenceUsage:  true,
 		SilenceErrors: true,
-		Args:          cobra.NoArgs,
+		Args:          cobra.ArbitraryArgs,
+		RunE:          groupRunE,
 	}
-	root.SetIn(s.In)
-	root.SetOut(s.Out)
-	root.SetErr(s.Err)
+	root.SetIn(a.streams.In)
+	root.SetOut(a.streams.Out)
+	root.SetErr(a.streams.Err)
 	pf := root.PersistentFlags()
 	pf.String("config", "", "config file (default ./configs/brokle.yaml, then $XDG_CONFIG_HOME/brokle/config.yaml)")
 	pf.String("postgres-url", "", "PostgreSQL URL (env BROKLE_POSTGRES_URL, DATABASE_URL)")
 	pf.String("clickhouse-url", "", "ClickHouse URL (env BROKLE_CLICKHOUSE_URL, CLICKHOUSE_URL)")
 	pf.String("redis-url", "", "Redis URL (env BROKLE_REDIS_URL, REDIS_URL)")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{msg: err.Error()} })
-	root.AddCommand(newMigrateCmd(a), newSeedCmd(a), newShellCmd(a), newDBCmd(a), newVersionCmd(a))
-	return root, a
+	root.CompletionOptions.DisableDefaultCmd = true
+	root.SetHelpCommand(newHelpCmd(root))
+	root.AddCommand(newMigrateCmd(a), newSeedCmd(a), newShellCmd(a), newDBCmd(a), newVersionCmd(a), newCompletionCmd(root))
+	return root
+}
+
+// Main is the whole program for both binaries: brokle's arguments (legacy: the older
+// single-dash style), signals and exit code. SIGPIPE never kills a run (a closed output stops
+// output, not work); SIGINT and SIGTERM end the run's context, and if it has not stopped within
+// InterruptGrace, brokle says what it was doing and exits.
+func Main(args []string, legacy bool) int {
+	if legacy {
+		args = TranslateLegacy(args)
+	}
+	// A Go program that catches SIGPIPE gets EPIPE from a write to a closed stdout instead of
+	// dying; the scrubbing writers then drop output and the run goes on.
+	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	ctx, cancel := context.WithCancelCause(context.Background())
+	defer cancel(nil)
+	a := newApp(prompt.Streams{In: os.Stdin, Out: os.Stdout, Err: os.Stderr}, args)
+	done := make(chan int, 1)
+	go func() { done <- a.run(ctx, args) }()
+	select {
+	case code := <-done:
+		return code
+	case sig := <-sigs:
+		cancel(&errSignal{sig: sig})
+		select {
+		case code := <-done:
+			return code
+		case <-time.After(InterruptGrace):
+		case <-sigs:
+		}
+		fmt.Fprintf(a.streams.Err, "error: %s while %s; stopped without waiting for it: check `brokle migrate status` before going on\n", (&errSignal{sig: sig}).Error(), a.currentPhase())
+		a.flush()
+		return ExitFailed
+	}
 }
 
 // Run executes brokle with args and returns the exit code.
 func Run(ctx context.Context, args []string, s prompt.Streams) int {
-	root, a := NewRoot(s)
+	return newApp(s, args).run(ctx, args)
+}
+
+func (a *app) run(ctx context.Context, args []string) int {
+	defer a.flush()
+	// brokle reads no PG* variable: a URL says everything, and the shells get exactly the
+	// target's settings.
+	for _, kv := range os.Environ() {
+		if k, _, _ := strings.Cut(kv, "="); strings.HasPrefix(k, "PG") {
+			os.Unsetenv(k)
+		}
+	}
+	root := a.root()
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
 	if err == nil {
@@ -79,28 +208,40 @@ func Run(ctx context.Context, args []string, s prompt.Streams) int {
 	if errors.As(err, &ee) {
 		return ee.code
 	}
-	msg := config.Scrub(err.Error(), a.secrets)
+	msg := err.Error()
+	if cause := context.Cause(ctx); cause != nil && !isExplained(err) {
+		msg = fmt.Sprintf("%s while %s", cause.Error(), a.currentPhase())
+	}
 	first, rest, _ := strings.Cut(msg, "\n")
-	fmt.Fprintf(s.Err, "error: %s\n", first)
+	fmt.Fprintf(a.streams.Err, "error: %s\n", first)
 	if rest != "" {
-		fmt.Fprintln(s.Err, rest)
+		fmt.Fprintln(a.streams.Err, rest)
 	}
 	code := exitCode(err, a.ran)
 	if !a.ran {
-		fmt.Fprintf(s.Err, "Run '%s --help' for usage.\n", commandPath(root, args))
+		fmt.Fprintf(a.streams.Err, "Run '%s --help' for usage.\n", commandPath(root, args))
 	}
 	return code
+}
+
+// isExplained: errors that already say what an interrupt did.
+func isExplained(err error) bool {
+	var ie *migrate.ErrInterrupted
+	var ll *migrate.ErrLockLost
+	return errors.As(err, &ie) || errors.As(err, &ll)
 }
 
 func exitCode(err error, ran bool) int {
 	var (
 		ue *usageError
 		ce *config.Error
+		te *target.Error
+		sd *target.ErrSystemDatabase
 		nt *prompt.ErrNoTerminal
 		se *seed.Error
 	)
 	switch {
-	case !ran, errors.As(err, &ue), errors.As(err, &ce), errors.As(err, &nt), migrate.IsInput(err):
+	case !ran, errors.As(err, &ue), errors.As(err, &ce), errors.As(err, &te), errors.As(err, &sd), errors.As(err, &nt), migrate.IsInput(err):
 		return ExitBadInput
 	case errors.As(err, &se) && se.Input:
 		return ExitBadInput
@@ -115,15 +256,16 @@ func commandPath(root *cobra.Command, args []string) string {
 	return root.Name()
 }
 
-// loadConfig reads the layered configuration for cmd and remembers its secrets for scrubbing.
+// loadConfig reads the layered configuration for cmd and teaches the scrubber its secrets.
 func (a *app) loadConfig(cmd *cobra.Command) (*config.Config, error) {
 	a.ran = true
+	a.setPhase("reading the configuration")
 	path, _ := cmd.Flags().GetString("config")
 	cfg, err := config.Load(cmd.Flags(), path)
 	if err != nil {
 		return nil, err
 	}
-	a.secrets = cfg.Secrets()
+	a.addSecrets(cfg.Secrets())
 	a.appliedBy = whoami()
 	return cfg, nil
 }
@@ -138,11 +280,88 @@ func whoami() string {
 	return name + "@" + host
 }
 
-// groupRunE makes a command group refuse an unknown subcommand (cobra only does so at the root)
-// and print its help when called alone.
+// groupRunE makes a command group refuse an unknown subcommand, with suggestions, and print its
+// help when called alone.
 func groupRunE(cmd *cobra.Command, args []string) error {
 	if len(args) > 0 {
-		return usagef("unknown command %q for %q", args[0], cmd.CommandPath())
+		msg := fmt.Sprintf("unknown command %q for %q", args[0], cmd.CommandPath())
+		if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
+			msg += "; did you mean " + strings.Join(s, " or ") + "?"
+		}
+		return &usageError{msg: msg}
 	}
 	return cmd.Help()
+}
+
+// newHelpCmd is `brokle help [command]`: an unknown topic is bad usage, not a help page.
+func newHelpCmd(root *cobra.Command) *cobra.Command {
+	return &cobra.Command{
+		Use:   "help [command]",
+		Short: "Help about any command",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, rest, err := root.Find(args)
+			if err != nil || c == nil || len(rest) > 0 {
+				topic := strings.Join(args, " ")
+				msg := fmt.Sprintf("unknown help topic %q", topic)
+				if len(args) > 0 {
+					if s := root.SuggestionsFor(args[0]); len(s) > 0 {
+						msg += "; did you mean " + strings.Join(s, " or ") + "?"
+					}
+				}
+				return &usageError{msg: msg}
+			}
+			return c.Help()
+		},
+		ValidArgsFunction: func(_ *cobra.Command, args []string, _ string) ([]string, cobra.ShellCompDirective) {
+			c, _, err := root.Find(args)
+			if err != nil || c == nil {
+				return nil, cobra.ShellCompDirectiveNoFileComp
+			}
+			var names []string
+			for _, sub := range c.Commands() {
+				if sub.IsAvailableCommand() {
+					names = append(names, sub.Name())
+				}
+			}
+			return names, cobra.ShellCompDirectiveNoFileComp
+		},
+	}
+}
+
+// newCompletionCmd prints a shell's completion script; an unknown shell is bad usage.
+func newCompletionCmd(root *cobra.Command) *cobra.Command {
+	shells := []string{"bash", "zsh", "fish", "powershell"}
+	return &cobra.Command{
+		Use:   "completion bash|zsh|fish|powershell",
+		Short: "Print the shell completion script",
+		Long: "Print the completion script of a shell, for example:\n" +
+			"  source <(brokle completion bash)      # bash (needs the bash-completion package)\n" +
+			"  brokle completion zsh > \"${fpath[1]}/_brokle\"\n" +
+			"  brokle completion fish | source\n" +
+			"  brokle completion powershell | Out-String | Invoke-Expression",
+		ValidArgs: shells,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) != 1 {
+				return usagef("completion needs one shell: %s", strings.Join(shells, ", "))
+			}
+			for _, s := range shells {
+				if args[0] == s {
+					return nil
+				}
+			}
+			return usagef("completion %q: want %s", args[0], strings.Join(shells, ", "))
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			w := cmd.OutOrStdout()
+			switch args[0] {
+			case "bash":
+				return root.GenBashCompletionV2(w, true)
+			case "zsh":
+				return root.GenZshCompletion(w)
+			case "fish":
+				return root.GenFishCompletion(w, true)
+			}
+			return root.GenPowerShellCompletionWithDesc(w)
+		},
+	}
 }

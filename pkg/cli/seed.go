@@ -17,7 +17,6 @@ import (
 
 	"github.com/brokle-ai/brokle/pkg/config"
 	chm "github.com/brokle-ai/brokle/pkg/migrate/clickhouse"
-	"github.com/brokle-ai/brokle/pkg/migrate/postgres"
 	"github.com/brokle-ai/brokle/pkg/seed"
 	"github.com/brokle-ai/brokle/seeds"
 )
@@ -146,9 +145,9 @@ func readSeed(cfg *config.Config, args []string, file string) (string, []byte, e
 	case file != "" && len(args) > 0:
 		return "", nil, usagef("give a seed NAME or --file PATH, not both")
 	case file != "":
-		data, err := os.ReadFile(file)
+		data, err := config.ReadRegular(file)
 		if err != nil {
-			return "", nil, usagef("--file %s: %v", file, unwrapPath(err))
+			return "", nil, usagef("--file %s: %v", file, err)
 		}
 		return file, data, nil
 	case len(args) == 0:
@@ -159,7 +158,11 @@ func readSeed(cfg *config.Config, args []string, file string) (string, []byte, e
 		return "", nil, usagef("seed %q: give the name without folder or .yaml (or use --file)", name)
 	}
 	path := filepath.Join(cfg.SeedsDir, name+".yaml")
-	if data, err := os.ReadFile(path); err == nil {
+	if _, err := os.Stat(path); err == nil {
+		data, err := config.ReadRegular(path)
+		if err != nil {
+			return "", nil, usagef("seed %s: %v", path, err)
+		}
 		return path, data, nil
 	}
 	if data, err := fs.ReadFile(seeds.FS, name+".yaml"); err == nil {
@@ -199,13 +202,13 @@ func (r *seedRun) check(ctx context.Context, dbs []string) error {
 	for _, d := range dbs {
 		switch {
 		case d == dbPostgres && len(r.f.Postgres) > 0:
-			pcfg, err := postgres.ParseURL(r.cfg.PostgresURL)
+			t, err := r.cfg.Postgres()
 			if err != nil {
-				return &config.Error{Msg: err.Error()}
+				return err
 			}
-			addr := fmt.Sprintf("%s:%d/%s", pcfg.Host, pcfg.Port, pcfg.Database)
-			if r.pg, err = pgx.ConnectConfig(ctx, pcfg); err != nil {
-				return fmt.Errorf("postgres at %s: %w", addr, err)
+			addr := t.Address()
+			if r.pg, err = t.Connect(ctx); err != nil {
+				return err
 			}
 			if r.pgCat, err = seed.LoadPGCatalog(ctx, r.pg); err != nil {
 				return fmt.Errorf("postgres at %s: read catalog: %w", addr, err)
@@ -214,9 +217,12 @@ func (r *seedRun) check(ctx context.Context, dbs []string) error {
 				return err
 			}
 		case d == dbClickHouse && len(r.f.ClickHouse) > 0:
-			var err error
-			if r.ch, err = chm.Open(r.cfg.ClickHouseURL, chm.Options{}); err != nil {
-				return &config.Error{Msg: err.Error()}
+			t, err := r.cfg.ClickHouse()
+			if err != nil {
+				return err
+			}
+			if r.ch, err = chm.Open(t, chm.Options{}); err != nil {
+				return err
 			}
 			if r.chCat, err = seed.LoadCHCatalog(ctx, r.ch.DB()); err != nil {
 				return fmt.Errorf("clickhouse at %s: read catalog: %w", r.ch.Address(), err)

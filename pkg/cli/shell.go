@@ -1,13 +1,11 @@
 package cli
 
 import (
-	"errors"
 	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
 
-	"github.com/brokle-ai/brokle/pkg/config"
 	"github.com/brokle-ai/brokle/pkg/shell"
 )
 
@@ -46,19 +44,28 @@ func newShellCmd(a *app) *cobra.Command {
 			var c *shell.Command
 			switch args[0] {
 			case "postgres":
-				c, err = shell.Postgres(cfg.PostgresURL, extra)
+				t, terr := cfg.Postgres()
+				if terr != nil {
+					return terr
+				}
+				c, err = shell.Postgres(t, extra)
 			case "clickhouse":
-				c, err = shell.ClickHouse(cfg.ClickHouseURL, extra)
+				t, terr := cfg.ClickHouse()
+				if terr != nil {
+					return terr
+				}
+				c, err = shell.ClickHouse(t, extra)
 			case "redis":
-				c, err = shell.Redis(cfg.RedisURL, extra)
-			}
-			var nc *shell.ErrNoClient
-			if errors.As(err, &nc) {
-				return err
+				t, terr := cfg.Redis()
+				if terr != nil {
+					return terr
+				}
+				c, err = shell.Redis(t, extra)
 			}
 			if err != nil {
-				return &config.Error{Msg: err.Error()}
+				return err
 			}
+			a.flush()
 			return shell.Exec(c)
 		},
 	}

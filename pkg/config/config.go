@@ -6,16 +6,20 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
 	"gopkg.in/yaml.v3"
+
+	"github.com/brokle-ai/brokle/pkg/target"
 )
 
 // Key is one configuration setting.
@@ -25,8 +29,9 @@ type Key struct {
 	Flag    string   // the flag that sets it, if any
 	Default string
 	Secret  bool // a URL whose password is redacted when shown
-	// EmptyOK: an empty value set on purpose means "none" (postgres.url: no PostgreSQL, so
-	// ClickHouse runs lock with a lease). For every other key an empty value means the default.
+	// EmptyOK: an empty value set on purpose means "none": for a service's URL, the service is not
+	// configured (commands that need it refuse). For every other key an empty value means the
+	// default.
 	EmptyOK bool
 	Doc     string
 }
@@ -35,37 +40,42 @@ type Key struct {
 func Keys() []Key {
 	return []Key{
 		{Name: "postgres.url", Envs: []string{"BROKLE_POSTGRES_URL", "DATABASE_URL"}, Flag: "postgres-url", Secret: true, EmptyOK: true,
-			Default: "postgres://postgres@localhost:5432/brokle?sslmode=disable", Doc: "PostgreSQL URL (or key=value DSN)"},
+			Default: "postgres://postgres@localhost:5432/brokle?sslmode=disable", Doc: "PostgreSQL URL (or key=value DSN); empty: no PostgreSQL"},
 		{Name: "postgres.migrations_dir", Envs: []string{"BROKLE_POSTGRES_MIGRATIONS_DIR"},
 			Doc: "folder of PostgreSQL migrations on disk; empty: the ones built into the binary"},
-		{Name: "clickhouse.url", Envs: []string{"BROKLE_CLICKHOUSE_URL", "CLICKHOUSE_URL"}, Flag: "clickhouse-url", Secret: true,
-			Default: "clickhouse://default@localhost:9000/brokle", Doc: "ClickHouse URL (native protocol)"},
+		{Name: "clickhouse.url", Envs: []string{"BROKLE_CLICKHOUSE_URL", "CLICKHOUSE_URL"}, Flag: "clickhouse-url", Secret: true, EmptyOK: true,
+			Default: "clickhouse://default@localhost:9000/brokle", Doc: "ClickHouse URL (native protocol); empty: no ClickHouse"},
 		{Name: "clickhouse.migrations_dir", Envs: []string{"BROKLE_CLICKHOUSE_MIGRATIONS_DIR"},
 			Doc: "folder of ClickHouse migrations on disk; empty: the ones built into the binary"},
 		{Name: "clickhouse.cluster", Envs: []string{"BROKLE_CLICKHOUSE_CLUSTER"},
 			Doc: "cluster name: adds ON CLUSTER and a Replicated engine to brokle's own tables"},
-		{Name: "redis.url", Envs: []string{"BROKLE_REDIS_URL", "REDIS_URL"}, Flag: "redis-url", Secret: true,
-			Default: "redis://localhost:6379/0", Doc: "Redis URL"},
+		{Name: "redis.url", Envs: []string{"BROKLE_REDIS_URL", "REDIS_URL"}, Flag: "redis-url", Secret: true, EmptyOK: true,
+			Default: "redis://localhost:6379/0", Doc: "Redis URL; empty: no Redis"},
 		{Name: "migrate.lock_timeout", Envs: []string{"BROKLE_MIGRATE_LOCK_TIMEOUT"}, Flag: "lock-timeout",
-			Default: "5m", Doc: "how long a run waits for another run's migration lock"},
+			Default: "5m", Doc: "how long a run waits for another run's migration lock; 0: do not wait"},
 		{Name: "seeds.dir", Envs: []string{"BROKLE_SEEDS_DIR"}, Default: "seeds", Doc: "folder of seed files"},
 	}
 }
 
 // Config is the effective configuration.
 type Config struct {
-	PostgresURL       string
 	PostgresDir       string
-	ClickHouseURL     string
 	ClickHouseDir     string
 	ClickHouseCluster string
-	RedisURL          string
-	LockTimeout       time.Duration
+	LockTimeout       time.Duration // 0: do not wait for another run's lock
 	SeedsDir          string
 	File              string // the config file that was read; empty when none
 	v                 *viper.Viper
 	values            map[string]string // effective values, by key
 	origin            map[string]string
+	layers            []string // every value any layer gave a secret key, for the scrubber
+
+	pg    *target.Postgres
+	pgErr error
+	ch    *target.ClickHouse
+	chErr error
+	rd    *target.Redis
+	rdErr error
 }
 
 // Error is a configuration problem; exit code 2.
@@ -76,8 +86,8 @@ func (e *Error) Error() string { return e.Msg }
 // Load layers the configuration. flags may be nil; explicit is --config.
 func Load(flags *pflag.FlagSet, explicit string) (*Config, error) {
 	v := viper.New()
-	// Empty values are read as set, so that BROKLE_POSTGRES_URL= can mean "no PostgreSQL"; get
-	// turns them back into the default for the keys where empty means nothing (EmptyOK false).
+	// Empty values are read as set, so that BROKLE_POSTGRES_URL= can mean "no PostgreSQL"; the
+	// loop below turns them back into the default for the keys where empty means nothing.
 	v.AllowEmptyEnv(true)
 	c := &Config{v: v, origin: map[string]string{}, values: map[string]string{}}
 	for _, k := range Keys() {
@@ -99,12 +109,14 @@ func Load(flags *pflag.FlagSet, explicit string) (*Config, error) {
 	if err != nil {
 		return nil, err
 	}
+	var fileValues map[string]string
 	if file != "" {
-		data, err := os.ReadFile(file)
+		data, err := ReadRegular(file)
 		if err != nil {
 			return nil, &Error{Msg: fmt.Sprintf("config %s: %v", file, err)}
 		}
-		if err := checkFile(file, data); err != nil {
+		data = bytes.TrimPrefix(data, utf8BOM)
+		if fileValues, err = checkFile(file, data); err != nil {
 			return nil, err
 		}
 		v.SetConfigType("yaml")
@@ -122,19 +134,94 @@ func Load(flags *pflag.FlagSet, explicit string) (*Config, error) {
 			}
 		}
 		c.values[k.Name], c.origin[k.Name] = val, origin
+		if k.Secret {
+			c.layers = append(c.layers, val, fileValues[k.Name])
+			for _, e := range k.Envs {
+				c.layers = append(c.layers, os.Getenv(e))
+			}
+			if k.Flag != "" && flags != nil {
+				if f := flags.Lookup(k.Flag); f != nil {
+					c.layers = append(c.layers, f.Value.String())
+				}
+			}
+		}
 	}
-	c.PostgresURL = c.values["postgres.url"]
 	c.PostgresDir = c.values["postgres.migrations_dir"]
-	c.ClickHouseURL = c.values["clickhouse.url"]
 	c.ClickHouseDir = c.values["clickhouse.migrations_dir"]
 	c.ClickHouseCluster = c.values["clickhouse.cluster"]
-	c.RedisURL = c.values["redis.url"]
 	c.SeedsDir = c.values["seeds.dir"]
 	lt := c.values["migrate.lock_timeout"]
 	if c.LockTimeout, err = time.ParseDuration(lt); err != nil || c.LockTimeout < 0 {
-		return nil, &Error{Msg: fmt.Sprintf("migrate.lock_timeout %q (from %s): want a duration such as 30s or 5m", lt, c.origin["migrate.lock_timeout"])}
+		if n, nerr := strconv.Atoi(lt); nerr == nil && n == 0 {
+			c.LockTimeout, err = 0, nil
+		} else {
+			return nil, &Error{Msg: fmt.Sprintf("migrate.lock_timeout %q (from %s): want a duration such as 30s or 5m (0: do not wait)", lt, c.origin["migrate.lock_timeout"])}
+		}
 	}
+	c.pg, c.pgErr = target.ParsePostgres(c.values["postgres.url"], c.originFor("postgres.url"))
+	c.ch, c.chErr = target.ParseClickHouse(c.values["clickhouse.url"], c.originFor("clickhouse.url"))
+	c.rd, c.rdErr = target.ParseRedis(c.values["redis.url"], c.originFor("redis.url"))
 	return c, nil
+}
+
+var utf8BOM = []byte("\xef\xbb\xbf")
+
+func (c *Config) originFor(key string) target.Origin {
+	return target.Origin{Key: key, Source: c.origin[key]}
+}
+
+// Postgres is the configured PostgreSQL; an error (exit 2) names the setting when it is empty or
+// unusable.
+func (c *Config) Postgres() (*target.Postgres, error) { return c.pg, c.pgErr }
+
+// ClickHouse is the configured ClickHouse.
+func (c *Config) ClickHouse() (*target.ClickHouse, error) { return c.ch, c.chErr }
+
+// Redis is the configured Redis.
+func (c *Config) Redis() (*target.Redis, error) { return c.rd, c.rdErr }
+
+// Configured reports whether a service's URL is set at all (it may still be unusable).
+func (c *Config) Configured(service string) bool {
+	return strings.TrimSpace(c.values[service+".url"]) != ""
+}
+
+// ReadRegular reads a file that must be a regular file: a FIFO, a device or a folder given as a
+// config, migration or seed file would hang the run or make no sense.
+func ReadRegular(path string) ([]byte, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, unwrapPathErr(err)
+	}
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("not a regular file (%s)", fileKind(st.Mode()))
+	}
+	f, err := os.OpenFile(path, os.O_RDONLY|syscallNonblock, 0)
+	if err != nil {
+		return nil, unwrapPathErr(err)
+	}
+	defer f.Close()
+	if st2, err := f.Stat(); err != nil || !st2.Mode().IsRegular() {
+		return nil, fmt.Errorf("not a regular file")
+	}
+	data, err := io.ReadAll(f)
+	if err != nil {
+		return nil, unwrapPathErr(err)
+	}
+	return data, nil
+}
+
+func fileKind(m fs.FileMode) string {
+	switch {
+	case m.IsDir():
+		return "a folder"
+	case m&fs.ModeNamedPipe != 0:
+		return "a FIFO"
+	case m&fs.ModeSocket != 0:
+		return "a socket"
+	case m&fs.ModeDevice != 0, m&fs.ModeCharDevice != 0:
+		return "a device"
+	}
+	return m.Type().String()
 }
 
 // findFile picks --config, else ./configs/brokle.yaml, else $XDG_CONFIG_HOME/brokle/config.yaml.
@@ -171,25 +258,40 @@ func unwrapPathErr(err error) error {
 	return err
 }
 
-var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+var (
+	yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+	yamlDupRE  = regexp.MustCompile(`^mapping key "(.*)" already defined at line (\d+)$`)
+)
 
 // checkFile parses the file with line numbers, so a malformed file or a misspelt key is reported
-// as file:line before viper sees it.
-func checkFile(file string, data []byte) error {
+// as file:line before viper sees it. It returns the file's values, for the scrubber.
+func checkFile(file string, data []byte) (map[string]string, error) {
 	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&doc); err != nil && !errors.Is(err, io.EOF) {
 		msg := err.Error()
 		if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
-			return &Error{Msg: fmt.Sprintf("config %s:%s: %s", file, m[1], m[2])}
+			if d := yamlDupRE.FindStringSubmatch(m[2]); d != nil {
+				return nil, &Error{Msg: fmt.Sprintf("config %s:%s: %q is set twice (first at line %s); keep one", file, m[1], d[1], d[2])}
+			}
+			return nil, &Error{Msg: fmt.Sprintf("config %s:%s: %s", file, m[1], m[2])}
 		}
-		return &Error{Msg: fmt.Sprintf("config %s: %s", file, strings.TrimPrefix(msg, "yaml: "))}
+		return nil, &Error{Msg: fmt.Sprintf("config %s: %s", file, strings.TrimPrefix(msg, "yaml: "))}
 	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); err == nil {
+		return nil, &Error{Msg: fmt.Sprintf("config %s:%d: a second YAML document: a config file holds one", file, extra.Line)}
+	}
+	values := map[string]string{}
 	if len(doc.Content) == 0 {
-		return nil
+		return values, nil
 	}
 	root := doc.Content[0]
+	if root.Kind == yaml.ScalarNode && root.Tag == "!!null" {
+		return values, nil
+	}
 	if root.Kind != yaml.MappingNode {
-		return &Error{Msg: fmt.Sprintf("config %s:%d: want a mapping of sections (postgres:, clickhouse:, ...)", file, root.Line)}
+		return nil, &Error{Msg: fmt.Sprintf("config %s:%d: want a mapping of sections (postgres:, clickhouse:, ...)", file, root.Line)}
 	}
 	known := map[string]map[string]bool{}
 	for _, k := range Keys() {
@@ -203,25 +305,26 @@ func checkFile(file string, data []byte) error {
 		sec, val := root.Content[i], root.Content[i+1]
 		names, ok := known[sec.Value]
 		if !ok {
-			return &Error{Msg: fmt.Sprintf("config %s:%d: unknown section %q (known: clickhouse, migrate, postgres, redis, seeds)", file, sec.Line, sec.Value)}
+			return nil, &Error{Msg: fmt.Sprintf("config %s:%d: unknown section %q (known: clickhouse, migrate, postgres, redis, seeds)", file, sec.Line, sec.Value)}
 		}
 		if val.Kind == yaml.ScalarNode && val.Tag == "!!null" {
 			continue
 		}
 		if val.Kind != yaml.MappingNode {
-			return &Error{Msg: fmt.Sprintf("config %s:%d: %s must be a mapping of settings", file, val.Line, sec.Value)}
+			return nil, &Error{Msg: fmt.Sprintf("config %s:%d: %s must be a mapping of settings", file, val.Line, sec.Value)}
 		}
 		for j := 0; j+1 < len(val.Content); j += 2 {
 			key, kv := val.Content[j], val.Content[j+1]
 			if !names[key.Value] {
-				return &Error{Msg: fmt.Sprintf("config %s:%d: unknown key %s.%s", file, key.Line, sec.Value, key.Value)}
+				return nil, &Error{Msg: fmt.Sprintf("config %s:%d: unknown key %s.%s", file, key.Line, sec.Value, key.Value)}
 			}
 			if kv.Kind != yaml.ScalarNode {
-				return &Error{Msg: fmt.Sprintf("config %s:%d: %s.%s must be a single value", file, kv.Line, sec.Value, key.Value)}
+				return nil, &Error{Msg: fmt.Sprintf("config %s:%d: %s.%s must be a single value", file, kv.Line, sec.Value, key.Value)}
 			}
+			values[sec.Value+"."+key.Value] = kv.Value
 		}
 	}
-	return nil
+	return values, nil
 }
 
 func (c *Config) originOf(k Key, flags *pflag.FlagSet) string {
@@ -254,7 +357,7 @@ func (c *Config) Settings() []Setting {
 	for _, k := range Keys() {
 		val := c.values[k.Name]
 		if k.Secret {
-			val = RedactURL(val)
+			val = target.Redact(val)
 		}
 		out = append(out, Setting{Key: k.Name, Value: val, Source: c.origin[k.Name]})
 	}
@@ -264,13 +367,13 @@ func (c *Config) Settings() []Setting {
 // Origin says where a key's value came from.
 func (c *Config) Origin(key string) string { return c.origin[key] }
 
-// Secrets are the passwords the configuration holds, for scrubbing any text that leaves brokle.
+// Secrets is everything of the configuration that may be a secret, for the scrubber: the
+// password of every URL any layer gave (flag, environment, file, default), also of those that
+// lost to a higher layer or do not parse.
 func (c *Config) Secrets() []string {
 	var out []string
-	for _, u := range []string{c.PostgresURL, c.ClickHouseURL, c.RedisURL} {
-		if p := passwordOf(u); p != "" {
-			out = append(out, p)
-		}
+	for _, raw := range c.layers {
+		out = append(out, target.SecretsOf(raw)...)
 	}
 	return out
 }

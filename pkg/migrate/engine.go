@@ -9,6 +9,7 @@ import (
 	"io"
 	"path"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/pressly/goose/v3"
@@ -20,14 +21,52 @@ type Options struct {
 	AllowOutOfOrder bool
 	AppliedBy       string    // user@host
 	Progress        io.Writer // one line per migration; nil for none
+	// LockTimeout bounds the wait for another run's lock; 0: do not wait.
+	LockTimeout time.Duration
+	// LockCheck is how often a running run checks, in the background, that it still holds its
+	// lock (besides before each migration and each history write). Default one second.
+	LockCheck time.Duration
+	// Phase, when set, is told what the run is doing, for a message if it is interrupted.
+	Phase func(string)
 }
 
 // Engine migrates one database from one source.
 type Engine struct {
-	db       Database
-	src      *Source
-	opts     Options
-	provider *goose.Provider // nil when the source is empty
+	db        Database
+	src       *Source
+	opts      Options
+	provider  *goose.Provider // nil when the source is empty
+	confirmed *Plan           // the plan the user said yes to: the run must be exactly it
+}
+
+// Confirmed makes the next change run only if, read under the lock, it is exactly plan: the one
+// shown to the user and confirmed.
+func (e *Engine) Confirmed(p *Plan) { e.confirmed = p }
+
+// agree checks the migrations about to run against the confirmed plan.
+func (e *Engine) agree(ms []*Migration, up []bool) error {
+	if e.confirmed == nil {
+		return nil
+	}
+	var got, want []string
+	for i, m := range ms {
+		got = append(got, fmt.Sprintf("%d/%v", m.Version, up[i]))
+	}
+	for _, s := range e.confirmed.Steps {
+		want = append(want, fmt.Sprintf("%d/%v", s.Version, s.Direction == "up"))
+	}
+	if !slices.Equal(got, want) {
+		return &ErrPlanChanged{Database: e.db.Name()}
+	}
+	return nil
+}
+
+func dirs(n int, up bool) []bool {
+	out := make([]bool, n)
+	for i := range out {
+		out[i] = up
+	}
+	return out
 }
 
 // New builds an engine. The source may be empty.
@@ -35,6 +74,12 @@ func New(db Database, src *Source, opts Options) (*Engine, error) {
 	e := &Engine{db: db, src: src, opts: opts}
 	if opts.Progress == nil {
 		e.opts.Progress = io.Discard
+	}
+	if opts.Phase == nil {
+		e.opts.Phase = func(string) {}
+	}
+	if opts.LockCheck <= 0 {
+		e.opts.LockCheck = time.Second
 	}
 	if len(src.Migrations) > 0 {
 		p, err := goose.NewProvider(goose.DialectCustom, db.DB(), src.GooseFS(),
@@ -112,6 +157,9 @@ func (s *state) dirty() *Record {
 
 func (e *Engine) readState(ctx context.Context) (*state, error) {
 	h, db := e.db.History(), e.db.DB()
+	if err := h.Prepare(ctx, db); err != nil {
+		return nil, fmt.Errorf("%s at %s: read history: %w", e.db.Name(), e.db.Address(), err)
+	}
 	exists, err := h.TableExists(ctx, db)
 	if err != nil {
 		return nil, fmt.Errorf("%s at %s: read history: %w", e.db.Name(), e.db.Address(), err)
@@ -161,6 +209,9 @@ func (e *Engine) checkRunnable(st *state) error {
 }
 
 func (e *Engine) planUp(st *state, steps int, target int64) ([]*Migration, error) {
+	if target > 0 && e.src.Lookup(target) == nil {
+		return nil, &ErrInput{Msg: fmt.Sprintf("%s: --version %d: no migration has that version in %s (latest: %d)", e.db.Name(), target, e.src.Display, e.src.Latest())}
+	}
 	cur := st.current()
 	var pending []*Migration
 	for _, m := range e.src.Migrations {
@@ -182,6 +233,9 @@ func (e *Engine) planUp(st *state, steps int, target int64) ([]*Migration, error
 }
 
 func (e *Engine) planDown(st *state, steps int, target int64, all bool) ([]*Migration, error) {
+	if !all && steps == 0 && target > 0 && e.src.Lookup(target) == nil && !st.applied(target) {
+		return nil, &ErrInput{Msg: fmt.Sprintf("%s: --version %d: no migration has that version in %s (0 rolls back everything)", e.db.Name(), target, e.src.Display)}
+	}
 	var out []*Migration
 	for _, r := range st.appliedDesc() {
 		if !all && steps > 0 && len(out) == steps {
@@ -200,42 +254,122 @@ func (e *Engine) planDown(st *state, steps int, target int64, all bool) ([]*Migr
 }
 
 // lock takes the database's migration lock and reports a wait on the progress writer.
-func (e *Engine) lock(ctx context.Context) (func(), error) {
-	return e.db.Lock(ctx, func(holder string) {
+func (e *Engine) lock(ctx context.Context) (Lock, error) {
+	e.opts.Phase(fmt.Sprintf("waiting for the migration lock on %s at %s", e.db.Name(), e.db.Address()))
+	l, err := e.db.Lock(ctx, e.opts.LockTimeout, func(holder string) {
 		fmt.Fprintf(e.opts.Progress, "%s: waiting for the migration lock (held by %s)\n", e.db.Name(), holder)
 	})
+	if err != nil && ctx.Err() != nil {
+		return nil, &ErrInterrupted{Database: e.db.Name(), During: "waiting for the migration lock", Cause: context.Cause(ctx)}
+	}
+	return l, err
+}
+
+// locked runs fn while holding the lock: the lock is checked in the background, before each
+// history write and wherever fn asks (guard), and the run's context ends as soon as it is lost.
+func (e *Engine) locked(ctx context.Context, fn func(ctx context.Context, guard func(context.Context) error) error) error {
+	l, err := e.lock(ctx)
+	if err != nil {
+		return err
+	}
+	defer l.Unlock()
+	runCtx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	var lost error
+	var mu sync.Mutex
+	guard := func(c context.Context) error {
+		mu.Lock()
+		defer mu.Unlock()
+		if lost != nil {
+			return lost
+		}
+		if err := l.Check(c); err != nil {
+			lost = &ErrLockLost{Database: e.db.Name(), Reason: err}
+			cancel(lost)
+			return lost
+		}
+		return nil
+	}
+	h := e.db.History()
+	h.SetGuard(guard)
+	defer h.SetGuard(nil)
+	watch := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(e.opts.LockCheck)
+		defer t.Stop()
+		for {
+			select {
+			case <-watch:
+				return
+			case <-t.C:
+				if guard(runCtx) != nil {
+					return
+				}
+			}
+		}
+	}()
+	err = fn(runCtx, guard)
+	close(watch)
+	<-done
+	return err
 }
 
 // change runs fn under the lock with the current state, after the dirty and drift checks.
-func (e *Engine) change(ctx context.Context, fn func(st *state) error) error {
-	unlock, err := e.lock(ctx)
-	if err != nil {
-		return err
+func (e *Engine) change(ctx context.Context, fn func(ctx context.Context, st *state, guard func(context.Context) error) error) error {
+	return e.locked(ctx, func(ctx context.Context, guard func(context.Context) error) error {
+		st, err := e.readState(ctx)
+		if err != nil {
+			return e.stopped(ctx, err, nil)
+		}
+		if err := e.checkRunnable(st); err != nil {
+			return err
+		}
+		if err := e.db.History().Init(ctx, e.db.DB()); err != nil {
+			return e.stopped(ctx, fmt.Errorf("%s: create history table: %w", e.db.Name(), err), nil)
+		}
+		return fn(ctx, st, guard)
+	})
+}
+
+// stopped turns an error that came from the run's context ending into what ended it: a lost lock
+// or an interrupt, with what was going on (m, when a migration was running).
+func (e *Engine) stopped(ctx context.Context, err error, m *Migration) error {
+	cause := context.Cause(ctx)
+	if cause == nil {
+		var ll *ErrLockLost
+		if errors.As(err, &ll) {
+			cause = ll
+		} else {
+			return err
+		}
 	}
-	defer unlock()
-	st, err := e.readState(ctx)
-	if err != nil {
-		return err
+	var ll *ErrLockLost
+	if errors.As(cause, &ll) {
+		c := *ll
+		if m != nil {
+			c.Version, c.File, c.Dirty = m.Version, m.File(), m.NoTx
+		}
+		return &c
 	}
-	if err := e.checkRunnable(st); err != nil {
-		return err
+	ie := &ErrInterrupted{Database: e.db.Name(), During: "reading the history", Cause: cause}
+	if m != nil {
+		ie.During, ie.Version, ie.Dirty = "applying "+m.File(), m.Version, m.NoTx
 	}
-	if err := e.db.History().Init(ctx, e.db.DB()); err != nil {
-		return fmt.Errorf("%s: create history table: %w", e.db.Name(), err)
-	}
-	return fn(st)
+	return ie
 }
 
 // Up applies pending migrations: all, the next steps, or up to target.
 func (e *Engine) Up(ctx context.Context, steps int, target int64) (int, error) {
 	n := 0
-	err := e.change(ctx, func(st *state) error {
+	err := e.change(ctx, func(ctx context.Context, st *state, guard func(context.Context) error) error {
 		ms, err := e.planUp(st, steps, target)
 		if err != nil {
 			return err
 		}
 		n = len(ms)
-		return e.run(ctx, ms, true)
+		return e.run(ctx, guard, ms, true)
 	})
 	return n, err
 }
@@ -243,13 +377,16 @@ func (e *Engine) Up(ctx context.Context, steps int, target int64) (int, error) {
 // Down rolls back the latest applied migrations: steps of them, or down to target (exclusive).
 func (e *Engine) Down(ctx context.Context, steps int, target int64) (int, error) {
 	n := 0
-	err := e.change(ctx, func(st *state) error {
+	err := e.change(ctx, func(ctx context.Context, st *state, guard func(context.Context) error) error {
 		ms, err := e.planDown(st, steps, target, false)
 		if err != nil {
 			return err
 		}
+		if err := e.agree(ms, dirs(len(ms), false)); err != nil {
+			return err
+		}
 		n = len(ms)
-		return e.run(ctx, ms, false)
+		return e.run(ctx, guard, ms, false)
 	})
 	return n, err
 }
@@ -257,16 +394,19 @@ func (e *Engine) Down(ctx context.Context, steps int, target int64) (int, error)
 // Redo rolls back the latest applied migration and applies it again.
 func (e *Engine) Redo(ctx context.Context) (int, error) {
 	n := 0
-	err := e.change(ctx, func(st *state) error {
+	err := e.change(ctx, func(ctx context.Context, st *state, guard func(context.Context) error) error {
 		ms, err := e.planDown(st, 1, 0, false)
 		if err != nil || len(ms) == 0 {
 			return err
 		}
-		n = 1
-		if err := e.run(ctx, ms, false); err != nil {
+		if err := e.agree(append(ms, ms...), []bool{false, true}); err != nil {
 			return err
 		}
-		return e.run(ctx, ms, true)
+		n = 1
+		if err := e.run(ctx, guard, ms, false); err != nil {
+			return err
+		}
+		return e.run(ctx, guard, ms, true)
 	})
 	return n, err
 }
@@ -274,30 +414,48 @@ func (e *Engine) Redo(ctx context.Context) (int, error) {
 // Reset rolls everything back, then applies everything.
 func (e *Engine) Reset(ctx context.Context) (int, error) {
 	n := 0
-	err := e.change(ctx, func(st *state) error {
+	err := e.change(ctx, func(ctx context.Context, st *state, guard func(context.Context) error) error {
 		down, err := e.planDown(st, 0, 0, true)
 		if err != nil {
 			return err
 		}
-		if err := e.run(ctx, down, false); err != nil {
+		if err := e.agree(append(slices.Clone(down), e.src.Migrations...), append(dirs(len(down), false), dirs(len(e.src.Migrations), true)...)); err != nil {
+			return err
+		}
+		if err := e.run(ctx, guard, down, false); err != nil {
 			return err
 		}
 		n = len(e.src.Migrations)
-		return e.run(ctx, e.src.Migrations, true)
+		return e.run(ctx, guard, e.src.Migrations, true)
 	})
 	return n, err
 }
 
-func (e *Engine) run(ctx context.Context, ms []*Migration, up bool) error {
+func (e *Engine) run(ctx context.Context, guard func(context.Context) error, ms []*Migration, up bool) error {
 	h, db := e.db.History(), e.db.DB()
 	dir := "down"
 	if up {
 		dir = "up"
 	}
 	for _, m := range ms {
+		// A boundary: an interrupt or a lost lock stops the run here, with nothing dirty.
+		if ctx.Err() != nil {
+			return e.stopped(ctx, ctx.Err(), nil)
+		}
+		if err := guard(ctx); err != nil {
+			return e.stopped(ctx, err, nil)
+		}
+		file := m.File()
+		if !up && len(m.Files) > 1 {
+			file = m.Files[1] // a pair's down file
+		}
+		e.opts.Phase(fmt.Sprintf("applying %s %s on %s", path.Base(file), dir, e.db.Name()))
 		h.Expect(Meta{Version: m.Version, AppliedBy: e.opts.AppliedBy, Checksum: m.Checksum, Start: time.Now(), Known: true, Applied: !up})
 		if m.NoTx {
 			if err := h.MarkDirty(ctx, db, m.Version, !up); err != nil {
+				if ctx.Err() != nil {
+					return e.stopped(ctx, err, nil)
+				}
 				return fmt.Errorf("%s: mark version %d dirty: %w", e.db.Name(), m.Version, err)
 			}
 		}
@@ -309,19 +467,23 @@ func (e *Engine) run(ctx context.Context, ms []*Migration, up bool) error {
 			if errors.As(err, &pe) {
 				err = pe.Err
 			}
-			me := &ErrMigration{Database: e.db.Name(), Version: m.Version, File: m.File(), Direction: dir, Dirty: m.NoTx, Err: err}
+			if ctx.Err() != nil || isLockLost(err) {
+				return e.stopped(ctx, err, m)
+			}
+			me := &ErrMigration{Database: e.db.Name(), Version: m.Version, File: file, Direction: dir, Dirty: m.NoTx, Err: err}
 			if pe != nil && tr.N > 0 {
 				me.Statement, me.StatementText = tr.N, tr.Last
 			}
 			return me
 		}
-		file := m.File()
-		if !up && len(m.Files) > 1 {
-			file = m.Files[1] // a pair's down file
-		}
 		fmt.Fprintf(e.opts.Progress, "%-10s %-4s %s (%s)\n", e.db.Name(), dir, path.Base(file), roundDuration(time.Since(start)))
 	}
 	return nil
+}
+
+func isLockLost(err error) bool {
+	var ll *ErrLockLost
+	return errors.As(err, &ll)
 }
 
 func roundDuration(d time.Duration) time.Duration {
@@ -351,16 +513,20 @@ func (e *Engine) Force(ctx context.Context, version int64, dryRun bool) (*Plan, 
 	if dryRun {
 		return plan, nil
 	}
-	unlock, err := e.lock(ctx)
+	err := e.locked(ctx, func(ctx context.Context, _ func(context.Context) error) error {
+		if err := h.Prepare(ctx, e.db.DB()); err != nil {
+			return e.stopped(ctx, fmt.Errorf("%s: read history: %w", e.db.Name(), err), nil)
+		}
+		if err := h.Init(ctx, e.db.DB()); err != nil {
+			return e.stopped(ctx, fmt.Errorf("%s: create history table: %w", e.db.Name(), err), nil)
+		}
+		if err := h.Force(ctx, e.db.DB(), recs); err != nil {
+			return e.stopped(ctx, fmt.Errorf("%s: force version %d: %w", e.db.Name(), version, err), nil)
+		}
+		return nil
+	})
 	if err != nil {
 		return nil, err
-	}
-	defer unlock()
-	if err := h.Init(ctx, e.db.DB()); err != nil {
-		return nil, fmt.Errorf("%s: create history table: %w", e.db.Name(), err)
-	}
-	if err := h.Force(ctx, e.db.DB(), recs); err != nil {
-		return nil, fmt.Errorf("%s: force version %d: %w", e.db.Name(), version, err)
 	}
 	return plan, nil
 }
@@ -368,17 +534,36 @@ func (e *Engine) Force(ctx context.Context, version int64, dryRun bool) (*Plan, 
 // Drop removes every object of the database, the history table included.
 func (e *Engine) Drop(ctx context.Context, dryRun bool) (*Plan, error) {
 	plan := &Plan{Database: e.db.Name(), Address: e.db.Address(), Action: "drop"}
-	if !dryRun {
-		unlock, err := e.lock(ctx)
+	if dryRun {
+		stmts, err := e.db.Drop(ctx, true)
+		plan.Extra = stmts
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("%s: drop: %w", e.db.Name(), err)
 		}
-		defer unlock()
+		return plan, nil
 	}
-	stmts, err := e.db.Drop(ctx, dryRun)
-	plan.Extra = stmts
+	err := e.locked(ctx, func(ctx context.Context, guard func(context.Context) error) error {
+		if err := guard(ctx); err != nil {
+			return err
+		}
+		if e.confirmed != nil {
+			now, err := e.db.Drop(ctx, true)
+			if err != nil {
+				return e.stopped(ctx, fmt.Errorf("%s: drop: %w", e.db.Name(), err), nil)
+			}
+			if !slices.Equal(now, e.confirmed.Extra) {
+				return &ErrPlanChanged{Database: e.db.Name()}
+			}
+		}
+		stmts, err := e.db.Drop(ctx, false)
+		plan.Extra = stmts
+		if err != nil {
+			return e.stopped(ctx, fmt.Errorf("%s: drop: %w", e.db.Name(), err), nil)
+		}
+		return nil
+	})
 	if err != nil {
-		return nil, fmt.Errorf("%s: drop: %w", e.db.Name(), err)
+		return nil, err
 	}
 	return plan, nil
 }

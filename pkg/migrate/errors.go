@@ -1,6 +1,7 @@
 package migrate
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -83,4 +84,59 @@ func IsInput(err error) bool {
 	var in *ErrInput
 	var se *SourceError
 	return errors.As(err, &in) || errors.As(err, &se)
+}
+
+// ErrLockLost: the run no longer holds the migration lock (its session ended, its lease ran out
+// or was taken). The run stops at the next boundary.
+type ErrLockLost struct {
+	Database string
+	Reason   error
+	Version  int64  // the migration that was running, if any
+	File     string //
+	Dirty    bool   // that migration is left dirty
+}
+
+func (e *ErrLockLost) Error() string {
+	switch {
+	case e.File != "" && e.Dirty:
+		return fmt.Sprintf("%s: lost the migration lock while applying %s (%v); stopped: version %d is dirty: make sure no other run is working on it, check the schema, then run `brokle migrate force --db %s --version V --yes`",
+			e.Database, e.File, e.Reason, e.Version, e.Database)
+	case e.File != "":
+		return fmt.Sprintf("%s: lost the migration lock while applying %s (%v); stopped: it was rolled back, nothing recorded", e.Database, e.File, e.Reason)
+	}
+	return fmt.Sprintf("%s: lost the migration lock (%v); stopped before the next migration, nothing is dirty", e.Database, e.Reason)
+}
+
+func (e *ErrLockLost) Unwrap() error { return e.Reason }
+
+// ErrInterrupted: a signal (or the caller) ended the run.
+type ErrInterrupted struct {
+	Database string
+	During   string // what was going on: "waiting for the migration lock", "applying 000003_x.sql"
+	Cause    error  // what ended it (a signal), when known
+	Version  int64
+	Dirty    bool
+}
+
+func (e *ErrInterrupted) Error() string {
+	cause := "interrupted"
+	if e.Cause != nil && !errors.Is(e.Cause, context.Canceled) {
+		cause = e.Cause.Error()
+	}
+	switch {
+	case e.Version != 0 && e.Dirty:
+		return fmt.Sprintf("%s: %s while %s; version %d is dirty: check the schema, then run `brokle migrate force --db %s --version V --yes`", e.Database, cause, e.During, e.Version, e.Database)
+	case e.Version != 0:
+		return fmt.Sprintf("%s: %s while %s; it was rolled back, nothing recorded", e.Database, cause, e.During)
+	}
+	return fmt.Sprintf("%s: %s while %s; stopped there, nothing is dirty", e.Database, cause, e.During)
+}
+
+func (e *ErrInterrupted) Unwrap() error { return e.Cause }
+
+// ErrPlanChanged: the database changed between the plan the user confirmed and the run.
+type ErrPlanChanged struct{ Database string }
+
+func (e *ErrPlanChanged) Error() string {
+	return fmt.Sprintf("%s: the database changed since the plan was shown (another run?); nothing was done: run the command again to see the new plan", e.Database)
 }

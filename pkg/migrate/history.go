@@ -48,6 +48,11 @@ func (m Meta) Answer(version int64) (res *database.GetMigrationResult, ok bool) 
 // History is a goose store that also keeps dirty marks, checksums, who applied and how long.
 type History interface {
 	database.Store
+	// Prepare settles where the history lives (PostgreSQL: the schema current when the run
+	// starts, so a migration that changes search_path cannot move it). Called before anything else.
+	Prepare(ctx context.Context, db *sql.DB) error
+	// SetGuard sets a check every history write makes first: the run still holds its lock.
+	SetGuard(guard func(ctx context.Context) error)
 	// TableExists reports whether the history table exists (goose's optional extension).
 	TableExists(ctx context.Context, db database.DBTxConn) (bool, error)
 	// Init creates the history table and goose's zero row when missing.
@@ -67,15 +72,31 @@ type History interface {
 	ForceStatements(applied []Record) []string
 }
 
+// Lock is the migration lock a run holds.
+type Lock interface {
+	// Check returns nil while the lock is still held by this run, else why it is not (the
+	// session that held it ended, the lease ran out or was taken).
+	Check(ctx context.Context) error
+	// Unlock frees the lock.
+	Unlock()
+}
+
+// Locker takes the lock that keeps two runs apart, and says who holds it.
+type Locker interface {
+	// Lock takes the lock. waiting is called once, with who holds it, when it is not free at once.
+	// It waits at most timeout (0: not at all) and until ctx ends.
+	Lock(ctx context.Context, timeout time.Duration, waiting func(holder string)) (Lock, error)
+	// LockHolder says who holds the lock now ("" when nobody does), without taking it.
+	LockHolder(ctx context.Context) (string, error)
+}
+
 // Database is one database the engine migrates: its connection, its history and its lock.
 type Database interface {
+	Locker
 	Name() string    // "postgres" or "clickhouse"
 	Address() string // host:port/database, never a secret
 	DB() *sql.DB
 	History() History
-	// Lock takes the lock that keeps two runs apart. waiting is called once, with who holds it,
-	// when the lock is not free at once.
-	Lock(ctx context.Context, waiting func(holder string)) (unlock func(), err error)
 	// Drop removes every object the database holds (dryRun: only says which), returning the
 	// statements.
 	Drop(ctx context.Context, dryRun bool) ([]string, error)
@@ -90,11 +111,30 @@ func (m Meta) DurationSince(now time.Time) time.Duration {
 	return now.Sub(m.Start)
 }
 
-// Expectations holds what the next history write of a version records; stores embed it to
-// implement History.Expect.
+// Expectations holds what the next history write of a version records, and the guard every
+// write passes first; stores embed it to implement History.Expect and History.SetGuard.
 type Expectations struct {
-	mu   sync.Mutex
-	next Meta
+	mu    sync.Mutex
+	next  Meta
+	guard func(ctx context.Context) error
+}
+
+// SetGuard sets the check every history write makes first.
+func (e *Expectations) SetGuard(guard func(ctx context.Context) error) {
+	e.mu.Lock()
+	e.guard = guard
+	e.mu.Unlock()
+}
+
+// Guard runs the guard, if any: a store calls it before each write.
+func (e *Expectations) Guard(ctx context.Context) error {
+	e.mu.Lock()
+	g := e.guard
+	e.mu.Unlock()
+	if g == nil {
+		return nil
+	}
+	return g(ctx)
 }
 
 // Expect sets what the next Insert of m.Version records.

@@ -49,8 +49,8 @@ func (m *Migration) CodeLines() []SQLLine {
 					}
 					continue
 				}
-				if sm := gooseMark.FindStringSubmatch(t); sm != nil {
-					if strings.EqualFold(sm[1], "down") {
+				if isGooseAnnotation(line) {
+					if a, _ := gooseAnnotation(line); a == "Down" {
 						up = false
 					}
 					continue

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io/fs"
 	"path"
@@ -28,7 +29,15 @@ const (
 	FormatPair Format = "pair"
 )
 
-// Migration is one versioned migration as found on disk, already translated to goose's format.
+// Statement is one statement of a migration as goose sends it, with where it starts.
+type Statement struct {
+	File string `json:"file"`
+	Line int    `json:"line"`
+	Text string `json:"text"`
+}
+
+// Migration is one versioned migration as found on disk, already translated to goose's format
+// and parsed, in both directions, the way goose parses it.
 type Migration struct {
 	Version  int64
 	Name     string   // the part of the file name after the version, without extensions
@@ -37,8 +46,9 @@ type Migration struct {
 	Checksum string // SHA-256 of the original text (up file then down file for pairs)
 	NoTx     bool   // runs outside a transaction
 	HasDown  bool
-	UpLine   int      // line of the Up marker in Files[0] (1 for pairs)
-	Texts    [][]byte // the original text of each of Files
+	UpLine   int         // line of the Up marker in Files[0] (1 for pairs)
+	Texts    [][]byte    // the original text of each of Files
+	Up, Down []Statement // what goose sends, in order
 
 	gooseName string
 	gooseText []byte
@@ -46,6 +56,14 @@ type Migration struct {
 
 // File is the migration's main file, for messages.
 func (m *Migration) File() string { return m.Files[0] }
+
+// Statements are the statements of one direction.
+func (m *Migration) Statements(up bool) []Statement {
+	if up {
+		return m.Up
+	}
+	return m.Down
+}
 
 // Source is a folder of migrations for one database.
 type Source struct {
@@ -56,6 +74,14 @@ type Source struct {
 
 // Lookup returns the migration with the version, or nil.
 func (s *Source) Lookup(v int64) *Migration { return s.byVersion[v] }
+
+// Latest is the highest version, 0 when there is none.
+func (s *Source) Latest() int64 {
+	if len(s.Migrations) == 0 {
+		return 0
+	}
+	return s.Migrations[len(s.Migrations)-1].Version
+}
 
 // GooseFS is the folder as goose reads it: one goose-format .sql file per version.
 func (s *Source) GooseFS() fs.FS {
@@ -80,9 +106,29 @@ func (e *SourceError) Error() string {
 	return fmt.Sprintf("%s: %s", e.File, e.Msg)
 }
 
+// SourceErrors are every problem of a folder, in file and line order.
+type SourceErrors []*SourceError
+
+func (es SourceErrors) Error() string {
+	if len(es) == 1 {
+		return es[0].Error()
+	}
+	return fmt.Sprintf("%s (and %d more problem(s): `brokle migrate validate` lists them all)", es[0].Error(), len(es)-1)
+}
+
+// Unwrap lets errors.As find the first SourceError.
+func (es SourceErrors) Unwrap() []error {
+	out := make([]error, len(es))
+	for i, e := range es {
+		out[i] = e
+	}
+	return out
+}
+
 // LoadOptions tune how files are translated for a database.
 type LoadOptions struct {
-	// AllNoTx marks every migration as running outside a transaction (ClickHouse has none).
+	// AllNoTx marks every migration as running outside a transaction, each statement sent on its
+	// own (ClickHouse has no transactions and runs one statement per query).
 	AllNoTx bool
 	// WrapDollarQuoted sends a golang-migrate file that holds dollar-quoted bodies as one
 	// statement, the way golang-migrate itself sends it (PostgreSQL functions).
@@ -93,93 +139,158 @@ type LoadOptions struct {
 }
 
 var (
-	fileNameRE   = regexp.MustCompile(`^(\d+)_([^.]+?)(\.up|\.down)?\.sql$`)
+	fileNameRE   = regexp.MustCompile(`(?i)^(\d+)_(.*?)(\.up|\.down)?\.sql$`)
+	sqlExtRE     = regexp.MustCompile(`(?i)\.sql$`)
 	migrateMark  = regexp.MustCompile(`^--\s*\+migrate\s+(\S+)(.*)$`)
-	gooseMark    = regexp.MustCompile(`^--\s*\+goose\s+(.+?)\s*$`)
 	dollarQuote  = regexp.MustCompile(`\$[A-Za-z_]*\$`)
 	noVersionMsg = "file name has no version: want NNNNNN_name.sql (or NNNNNN_name.up.sql with NNNNNN_name.down.sql)"
+	utf8BOM      = []byte("\xef\xbb\xbf")
 )
 
 // Load reads every .sql file at the top of fsys (sub-folders belong to other databases) and
-// returns the migrations sorted by version, or the first problem found, naming file and line.
+// returns the migrations sorted by version, or every problem found (SourceErrors), each naming
+// its file and line. Every file is parsed in both directions, as goose parses it, before
+// anything connects.
 func Load(fsys fs.FS, display string, opts LoadOptions) (*Source, error) {
+	src, errs := LoadAll(fsys, display, opts)
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	return src, nil
+}
+
+// LoadAll is Load that returns what loaded along with every problem.
+func LoadAll(fsys fs.FS, display string, opts LoadOptions) (*Source, SourceErrors) {
+	src := &Source{Display: display, byVersion: map[int64]*Migration{}}
+	var errs SourceErrors
+	fail := func(file string, line int, format string, args ...any) {
+		errs = append(errs, &SourceError{File: file, Line: line, Msg: fmt.Sprintf(format, args...)})
+	}
 	entries, err := fs.ReadDir(fsys, ".")
 	if err != nil {
-		return nil, fmt.Errorf("read migrations folder %s: %w", display, err)
+		fail(display, 0, "cannot read the migrations folder: %v", unwrapPathErr(err))
+		return src, errs
 	}
 	type pairParts struct{ up, down string }
 	pairs := map[int64]*pairParts{}
-	src := &Source{Display: display, byVersion: map[int64]*Migration{}}
 	seen := map[int64]string{}
-	claim := func(v int64, file string) error {
+	claim := func(v int64, file string) bool {
 		if other, ok := seen[v]; ok {
-			return &SourceError{File: path.Join(display, file), Msg: fmt.Sprintf("version %d is used twice: also by %s", v, path.Join(display, other))}
+			fail(path.Join(display, file), 0, "version %d is used twice: also by %s", v, path.Join(display, other))
+			return false
 		}
 		seen[v] = file
-		return nil
+		return true
 	}
 	names := make([]string, 0, len(entries))
 	for _, e := range entries {
-		if e.IsDir() || !strings.HasSuffix(e.Name(), ".sql") {
+		if e.IsDir() || !sqlExtRE.MatchString(e.Name()) {
 			continue
 		}
 		names = append(names, e.Name())
 	}
 	sort.Strings(names)
 	for _, name := range names {
+		file := path.Join(display, name)
 		sm := fileNameRE.FindStringSubmatch(name)
 		if sm == nil {
-			return nil, &SourceError{File: path.Join(display, name), Msg: noVersionMsg}
+			fail(file, 0, "%s", noVersionMsg)
+			continue
 		}
 		v, err := strconv.ParseInt(sm[1], 10, 64)
 		if err != nil || v < 1 {
-			return nil, &SourceError{File: path.Join(display, name), Msg: "version must be a positive integer below 2^63"}
+			fail(file, 0, "version %s: want a whole number from 1 to %d", sm[1], int64(1<<63-1))
+			continue
 		}
-		switch sm[3] {
+		if sm[2] == "" {
+			fail(file, 0, "no name after the version: want %s_create_something%s", sm[1], name[len(sm[1])+1:])
+			continue
+		}
+		if strings.Contains(sm[2], ".") {
+			fail(file, 0, "the name holds a dot: want %s_name.sql (or .up.sql / .down.sql)", sm[1])
+			continue
+		}
+		if st, err := fs.Stat(fsys, name); err != nil || !st.Mode().IsRegular() {
+			fail(file, 0, "not a regular file: a migration must be a plain file")
+			continue
+		}
+		switch strings.ToLower(sm[3]) {
 		case ".up", ".down":
 			p := pairs[v]
 			if p == nil {
 				p = &pairParts{}
 				pairs[v] = p
 			}
-			if sm[3] == ".up" {
-				if err := claim(v, name); err != nil {
-					return nil, err
+			if strings.ToLower(sm[3]) == ".up" {
+				if claim(v, name) {
+					p.up = name
 				}
-				p.up = name
 			} else {
 				if p.down != "" {
-					return nil, &SourceError{File: path.Join(display, name), Msg: fmt.Sprintf("version %d has two down files: also %s", v, path.Join(display, p.down))}
+					fail(file, 0, "version %d has two down files: also %s", v, path.Join(display, p.down))
+					continue
 				}
 				p.down = name
 			}
 		default:
-			if err := claim(v, name); err != nil {
-				return nil, err
+			if !claim(v, name) {
+				continue
 			}
 			data, err := fs.ReadFile(fsys, name)
 			if err != nil {
-				return nil, fmt.Errorf("read %s: %w", path.Join(display, name), err)
+				fail(file, 0, "cannot read it: %v", unwrapPathErr(err))
+				continue
 			}
-			m, err := parseSingle(path.Join(display, name), v, sm[2], data, opts)
-			if err != nil {
-				return nil, err
+			m, ferrs := parseSingle(file, v, sm[2], data, opts)
+			errs = append(errs, ferrs...)
+			if m != nil {
+				src.add(m)
 			}
+		}
+	}
+	versions := make([]int64, 0, len(pairs))
+	for v := range pairs {
+		versions = append(versions, v)
+	}
+	slices.Sort(versions)
+	for _, v := range versions {
+		p := pairs[v]
+		if p.up == "" {
+			if _, taken := seen[v]; !taken {
+				fail(path.Join(display, p.down), 0, "down file without its up file: want %s", strings.Replace(p.down, ".down.", ".up.", 1))
+			}
+			continue
+		}
+		m, ferrs := parsePair(fsys, display, v, p.up, p.down, opts)
+		errs = append(errs, ferrs...)
+		if m != nil {
 			src.add(m)
 		}
 	}
-	for v, p := range pairs {
-		if p.up == "" {
-			return nil, &SourceError{File: path.Join(display, p.down), Msg: fmt.Sprintf("down file without its up file: want %s", strings.Replace(p.down, ".down.sql", ".up.sql", 1))}
-		}
-		m, err := parsePair(fsys, display, v, p.up, p.down, opts)
-		if err != nil {
-			return nil, err
-		}
-		src.add(m)
-	}
 	slices.SortFunc(src.Migrations, func(a, b *Migration) int { return cmpInt64(a.Version, b.Version) })
-	return src, nil
+	// goose itself parses every file, both directions, now: what it refuses is refused before
+	// anything connects, named with our file and line.
+	errs = append(errs, crossCheck(src)...)
+	slices.SortStableFunc(errs, func(a, b *SourceError) int {
+		if c := strings.Compare(a.File, b.File); c != 0 {
+			return c
+		}
+		return a.Line - b.Line
+	})
+	// Both directions may find the same problem.
+	errs = slices.CompactFunc(errs, func(a, b *SourceError) bool { return *a == *b })
+	if len(errs) == 0 {
+		return src, nil
+	}
+	return src, errs
+}
+
+func unwrapPathErr(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
 }
 
 func (s *Source) add(m *Migration) {
@@ -205,170 +316,301 @@ func checksum(parts ...[]byte) string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
+// origin is where a line of the goose text came from.
+type origin struct {
+	file string
+	line int // 0 for a line brokle added
+}
+
+// gooseDoc is a goose-format text being built, line by line, with each line's origin.
+type gooseDoc struct {
+	lines   []string
+	origins []origin
+}
+
+func (d *gooseDoc) add(line string, o origin) {
+	d.lines = append(d.lines, line)
+	d.origins = append(d.origins, o)
+}
+
+func (d *gooseDoc) prepend(line string) {
+	d.lines = append([]string{line}, d.lines...)
+	d.origins = append([]origin{{}}, d.origins...)
+}
+
+func (d *gooseDoc) text() []byte {
+	var b bytes.Buffer
+	for _, l := range d.lines {
+		b.WriteString(l)
+		b.WriteByte('\n')
+	}
+	return b.Bytes()
+}
+
 // parseSingle reads a file in the -- +migrate or -- +goose format.
-func parseSingle(file string, v int64, name string, data []byte, opts LoadOptions) (*Migration, error) {
+func parseSingle(file string, v int64, name string, data []byte, opts LoadOptions) (*Migration, SourceErrors) {
 	m := &Migration{Version: v, Name: name, Files: []string{file}, Checksum: checksum(data), Texts: [][]byte{data}}
+	data = bytes.TrimPrefix(data, utf8BOM)
 	lines := splitLines(data)
-	var out bytes.Buffer
-	section := "" // "", "up", "down"
+	var errs SourceErrors
+	fail := func(line int, format string, args ...any) {
+		errs = append(errs, &SourceError{File: file, Line: line, Msg: fmt.Sprintf(format, args...)})
+	}
+	doc := &gooseDoc{}
 	upLine, downLine := 0, 0
-	upBody := false // the Up section holds something besides comments
-	inBlock := false
 	for i, line := range lines {
+		n := i + 1
 		trimmed := strings.TrimSpace(line)
+		at := origin{file, n}
 		if sm := migrateMark.FindStringSubmatch(trimmed); sm != nil {
 			if m.Format == FormatGoose {
-				return nil, &SourceError{File: file, Line: i + 1, Msg: "mixes -- +migrate and -- +goose annotations"}
+				fail(n, "mixes -- +migrate and -- +goose annotations")
+				return nil, errs
 			}
 			m.Format = FormatMigrate
 			arg := strings.ToLower(strings.TrimSpace(sm[2]))
 			switch strings.ToLower(sm[1]) {
 			case "up":
 				if upLine != 0 {
-					return nil, &SourceError{File: file, Line: i + 1, Msg: fmt.Sprintf("second Up section (first at line %d)", upLine)}
+					fail(n, "second Up section (first at line %d)", upLine)
+					return nil, errs
 				}
-				upLine, section = i+1, "up"
-				if arg == "notransaction" {
+				switch arg {
+				case "":
+				case "notransaction":
 					m.NoTx = true
+				default:
+					fail(n, "unknown argument %q to -- +migrate Up: the only one is notransaction", strings.TrimSpace(sm[2]))
 				}
-				out.WriteString("-- +goose Up\n")
+				upLine = n
+				doc.add("-- +goose Up", at)
 			case "down":
 				if downLine != 0 {
-					return nil, &SourceError{File: file, Line: i + 1, Msg: fmt.Sprintf("second Down section (first at line %d)", downLine)}
+					fail(n, "second Down section (first at line %d)", downLine)
+					return nil, errs
 				}
 				if upLine == 0 {
-					return nil, &SourceError{File: file, Line: i + 1, Msg: "Down section before the Up section"}
+					fail(n, "Down section before the Up section")
+					return nil, errs
 				}
-				downLine, section = i+1, "down"
-				out.WriteString("-- +goose Down\n")
-			case "statementbegin":
-				inBlock = true
-				out.WriteString("-- +goose StatementBegin\n")
-			case "statementend":
-				inBlock = false
-				out.WriteString("-- +goose StatementEnd\n")
+				if arg != "" {
+					fail(n, "unknown argument %q to -- +migrate Down: it takes none", strings.TrimSpace(sm[2]))
+				}
+				downLine = n
+				doc.add("-- +goose Down", at)
+			case "statementbegin", "statementend":
+				if arg != "" {
+					fail(n, "unknown argument %q to -- +migrate %s: it takes none", strings.TrimSpace(sm[2]), sm[1])
+				}
+				if strings.ToLower(sm[1]) == "statementbegin" {
+					doc.add("-- +goose StatementBegin", at)
+				} else {
+					doc.add("-- +goose StatementEnd", at)
+				}
 			case "no":
 				if arg != "transaction" {
-					return nil, &SourceError{File: file, Line: i + 1, Msg: fmt.Sprintf("unknown annotation %q", trimmed)}
+					fail(n, "unknown annotation %q: want Up, Down, StatementBegin, StatementEnd or NO TRANSACTION", trimmed)
+					continue
 				}
 				m.NoTx = true
-				out.WriteString("\n")
+				doc.add("", at)
 			default:
-				return nil, &SourceError{File: file, Line: i + 1, Msg: fmt.Sprintf("unknown annotation %q: want Up, Down, StatementBegin, StatementEnd or NO TRANSACTION", trimmed)}
+				fail(n, "unknown annotation %q: want Up, Down, StatementBegin, StatementEnd or NO TRANSACTION", trimmed)
 			}
 			continue
 		}
-		if sm := gooseMark.FindStringSubmatch(trimmed); sm != nil {
+		if isGooseAnnotation(line) {
 			if m.Format == FormatMigrate {
-				return nil, &SourceError{File: file, Line: i + 1, Msg: "mixes -- +migrate and -- +goose annotations"}
+				fail(n, "mixes -- +migrate and -- +goose annotations")
+				return nil, errs
 			}
 			m.Format = FormatGoose
-			switch strings.ToUpper(sm[1]) {
-			case "UP":
-				if upLine != 0 {
-					return nil, &SourceError{File: file, Line: i + 1, Msg: fmt.Sprintf("second Up section (first at line %d)", upLine)}
+			a, err := gooseAnnotation(line)
+			if err == nil {
+				switch a {
+				case "Up":
+					if upLine == 0 {
+						upLine = n
+					}
+				case "Down":
+					if downLine == 0 {
+						downLine = n
+					}
+				case "NO TRANSACTION":
+					m.NoTx = true
 				}
-				upLine, section = i+1, "up"
-			case "DOWN":
-				if upLine == 0 {
-					return nil, &SourceError{File: file, Line: i + 1, Msg: "Down section before the Up section"}
-				}
-				downLine, section = i+1, "down"
-			case "NO TRANSACTION":
-				m.NoTx = true
-			case "STATEMENTBEGIN":
-				inBlock = true
-			case "STATEMENTEND":
-				inBlock = false
 			}
-			out.WriteString(line + "\n")
-			continue
 		}
-		if section == "up" && trimmed != "" && !strings.HasPrefix(trimmed, "--") {
-			upBody = true
-		}
-		out.WriteString(line + "\n")
+		doc.add(line, at)
+	}
+	if len(errs) > 0 {
+		return nil, errs
 	}
 	if upLine == 0 {
-		return nil, &SourceError{File: file, Line: 1, Msg: "no Up section: want a line `-- +migrate Up` (or `-- +goose Up`) before the SQL"}
+		fail(1, "no Up section: want a line `-- +migrate Up` (or `-- +goose Up`) before the SQL")
+		return nil, errs
 	}
-	if !upBody {
-		return nil, &SourceError{File: file, Line: upLine, Msg: "the Up section is empty"}
-	}
-	if inBlock {
-		return nil, &SourceError{File: file, Line: len(lines), Msg: "StatementBegin without StatementEnd"}
+	if m.NoTx && m.Format == FormatMigrate || opts.AllNoTx && !m.NoTx {
+		doc.prepend("-- +goose NO TRANSACTION")
+		m.NoTx = true
 	}
 	m.HasDown = downLine != 0
 	m.UpLine = upLine
-	text := out.Bytes()
-	if m.Format == FormatGoose {
-		text = data
-	}
-	if opts.AllNoTx && !m.NoTx || m.NoTx && m.Format == FormatMigrate {
-		text = append([]byte("-- +goose NO TRANSACTION\n"), text...)
-		m.NoTx = true
-	}
-	m.gooseName = fmt.Sprintf("%d_%s.sql", v, name)
-	m.gooseText = rewrite(text, opts)
-	return m, nil
+	return finish(m, doc, opts, upLine)
 }
 
 // parsePair reads a golang-migrate up/down pair.
-func parsePair(fsys fs.FS, display string, v int64, upName, downName string, opts LoadOptions) (*Migration, error) {
+func parsePair(fsys fs.FS, display string, v int64, upName, downName string, opts LoadOptions) (*Migration, SourceErrors) {
 	upFile := path.Join(display, upName)
+	var errs SourceErrors
 	up, err := fs.ReadFile(fsys, upName)
 	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", upFile, err)
+		return nil, SourceErrors{{File: upFile, Msg: fmt.Sprintf("cannot read it: %v", unwrapPathErr(err))}}
 	}
 	var down []byte
 	files, texts := []string{upFile}, [][]byte{up}
 	if downName != "" {
+		downFile := path.Join(display, downName)
 		if down, err = fs.ReadFile(fsys, downName); err != nil {
-			return nil, fmt.Errorf("read %s: %w", path.Join(display, downName), err)
+			return nil, SourceErrors{{File: downFile, Msg: fmt.Sprintf("cannot read it: %v", unwrapPathErr(err))}}
 		}
-		files = append(files, path.Join(display, downName))
+		files = append(files, downFile)
 		texts = append(texts, down)
 	}
+	sum := checksum(up, down)
+	up, down = bytes.TrimPrefix(up, utf8BOM), bytes.TrimPrefix(down, utf8BOM)
 	if !hasSQL(up) {
-		return nil, &SourceError{File: upFile, Line: 1, Msg: "the up file holds no SQL"}
+		return nil, SourceErrors{{File: upFile, Line: 1, Msg: "the up file holds no SQL"}}
 	}
-	for i, line := range splitLines(up) {
-		if gooseMark.MatchString(strings.TrimSpace(line)) || migrateMark.MatchString(strings.TrimSpace(line)) {
-			return nil, &SourceError{File: upFile, Line: i + 1, Msg: "a .up.sql file must hold plain SQL, not -- +goose or -- +migrate annotations"}
+	for i, text := range [][]byte{up, down} {
+		for n, line := range splitLines(text) {
+			t := strings.TrimSpace(line)
+			if isGooseAnnotation(line) || migrateMark.MatchString(t) {
+				errs = append(errs, &SourceError{File: files[i], Line: n + 1, Msg: "a .up.sql or .down.sql file holds plain SQL, not -- +goose or -- +migrate annotations"})
+			}
 		}
 	}
-	name := strings.TrimSuffix(upName, ".up.sql")
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	name := strings.TrimSuffix(upName, upName[len(upName)-len(".up.sql"):])
 	name = name[strings.Index(name, "_")+1:]
-	var out bytes.Buffer
-	if opts.AllNoTx {
-		out.WriteString("-- +goose NO TRANSACTION\n")
-	}
-	out.WriteString("-- +goose Up\n")
-	writePairBody(&out, up, opts)
-	out.WriteString("-- +goose Down\n")
-	if hasSQL(down) {
-		writePairBody(&out, down, opts)
-	}
-	return &Migration{
+	m := &Migration{
 		Version: v, Name: name, Files: files, Texts: texts, Format: FormatPair,
-		Checksum: checksum(up, down), NoTx: opts.AllNoTx, HasDown: hasSQL(down), UpLine: 1,
-		gooseName: fmt.Sprintf("%d_%s.sql", v, name), gooseText: rewrite(out.Bytes(), opts),
-	}, nil
+		Checksum: sum, HasDown: hasSQL(down), UpLine: 1,
+	}
+	doc := &gooseDoc{}
+	doc.add("-- +goose Up", origin{})
+	writePairBody(doc, up, upFile, opts)
+	doc.add("-- +goose Down", origin{})
+	if m.HasDown {
+		writePairBody(doc, down, files[1], opts)
+	}
+	// golang-migrate never wraps a file in a transaction, so its files may hold their own BEGIN
+	// and COMMIT: such a pair runs as golang-migrate runs it, outside brokle's transaction (and
+	// is marked dirty while it runs).
+	if opts.AllNoTx || pairManagesTx(doc) {
+		doc.prepend("-- +goose NO TRANSACTION")
+		m.NoTx = true
+	}
+	return finish(m, doc, opts, 1)
+}
+
+// pairManagesTx reports whether a pair's statements hold top-level transaction control.
+func pairManagesTx(doc *gooseDoc) bool {
+	for _, up := range []bool{true, false} {
+		stmts, _, err := parseGoose(doc, up)
+		if err != nil {
+			return false
+		}
+		for _, s := range stmts {
+			if txControl(s.Text) != "" {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // writePairBody gives goose a golang-migrate file: goose splits statements at semicolons that end
 // a line, and golang-migrate files may leave the last one off. Dollar-quoted bodies hold inner
 // semicolons, so such a file goes as one statement, as golang-migrate sends it.
-func writePairBody(out *bytes.Buffer, body []byte, opts LoadOptions) {
-	text := strings.TrimRight(string(body), " \t\r\n")
-	if !strings.HasSuffix(text, ";") {
-		text += ";"
+func writePairBody(doc *gooseDoc, body []byte, file string, opts LoadOptions) {
+	lines := splitLines(body)
+	for len(lines) > 0 && strings.TrimSpace(lines[len(lines)-1]) == "" {
+		lines = lines[:len(lines)-1]
 	}
-	if opts.WrapDollarQuoted && dollarQuote.MatchString(text) {
-		out.WriteString("-- +goose StatementBegin\n" + text + "\n-- +goose StatementEnd\n")
+	if len(lines) == 0 {
 		return
 	}
-	out.WriteString(text + "\n")
+	last := len(lines) - 1
+	lines[last] = strings.TrimRight(lines[last], " \t")
+	if code, _, _ := strings.Cut(lines[last], "--"); !strings.HasSuffix(strings.TrimSpace(code), ";") {
+		if strings.Contains(lines[last], "--") {
+			lines = append(lines, ";")
+		} else {
+			lines[last] += ";"
+		}
+	}
+	wrap := opts.WrapDollarQuoted && dollarQuote.Match(body)
+	if wrap {
+		doc.add("-- +goose StatementBegin", origin{})
+	}
+	for i, l := range lines {
+		doc.add(l, origin{file, min(i+1, last+1)})
+	}
+	if wrap {
+		doc.add("-- +goose StatementEnd", origin{})
+	}
+}
+
+// finish parses the goose text both ways, checks each statement, and sets the goose file.
+func finish(m *Migration, doc *gooseDoc, opts LoadOptions, upLine int) (*Migration, SourceErrors) {
+	var errs SourceErrors
+	for _, up := range []bool{true, false} {
+		stmts, useTx, err := parseGoose(doc, up)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if up {
+			m.Up = stmts
+			if len(stmts) == 0 {
+				errs = append(errs, &SourceError{File: m.File(), Line: upLine, Msg: "the Up section is empty"})
+			}
+			if useTx == m.NoTx {
+				m.NoTx = !useTx
+			}
+		} else {
+			m.Down = stmts
+		}
+		for _, s := range stmts {
+			if !m.NoTx {
+				if tc := txControl(s.Text); tc != "" {
+					errs = append(errs, &SourceError{File: s.File, Line: s.Line, Msg: fmt.Sprintf(
+						"%s inside a migration that runs in a transaction: brokle begins and commits it; remove it, or mark the migration `-- +migrate NO TRANSACTION` (goose: `-- +goose NO TRANSACTION`) to control transactions yourself", tc)})
+				}
+			}
+			if opts.AllNoTx {
+				if line, ok := secondStatement(s); ok {
+					errs = append(errs, &SourceError{File: s.File, Line: line, Msg: "a second statement inside one: ClickHouse runs one statement per query; end each statement with ; at the end of a line, outside StatementBegin/StatementEnd"})
+				}
+			}
+		}
+	}
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	m.gooseName = fmt.Sprintf("%d_%s.sql", m.Version, m.Name)
+	m.gooseText = rewrite(doc.text(), opts)
+	if opts.Rewrite != nil {
+		for _, ss := range [][]Statement{m.Up, m.Down} {
+			for i := range ss {
+				ss[i].Text = opts.Rewrite(ss[i].Text)
+			}
+		}
+	}
+	return m, nil
 }
 
 func hasSQL(b []byte) bool {
@@ -384,7 +626,7 @@ func hasSQL(b []byte) bool {
 func splitLines(b []byte) []string {
 	var lines []string
 	sc := bufio.NewScanner(bytes.NewReader(b))
-	sc.Buffer(make([]byte, 0, 64*1024), 64*1024*1024)
+	sc.Buffer(make([]byte, 0, 4096), 64*1024*1024)
 	for sc.Scan() {
 		lines = append(lines, strings.TrimSuffix(sc.Text(), "\r"))
 	}

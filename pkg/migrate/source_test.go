@@ -68,7 +68,7 @@ func TestLoadErrors(t *testing.T) {
 		{"down only", map[string]string{"1_a.down.sql": "SELECT 1;"}, "m/1_a.down.sql: down file without its up file"},
 		{"empty up file", map[string]string{"1_a.up.sql": "-- nothing\n", "1_a.down.sql": "SELECT 1;"}, "m/1_a.up.sql:1: the up file holds no SQL"},
 		{"mixed", map[string]string{"1_a.sql": "-- +migrate Up\n-- +goose Down\n"}, "m/1_a.sql:2: mixes -- +migrate and -- +goose annotations"},
-		{"open block", map[string]string{"1_a.sql": "-- +migrate Up\n-- +migrate StatementBegin\nSELECT 1;\n"}, "m/1_a.sql:3: StatementBegin without StatementEnd"},
+		{"open block", map[string]string{"1_a.sql": "-- +migrate Up\n-- +migrate StatementBegin\nSELECT 1;\n"}, "m/1_a.sql:2: StatementBegin without StatementEnd"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -11,6 +11,7 @@ const (
 	StateApplied = "applied"
 	StatePending = "pending"
 	StateDirty   = "dirty"
+	StateRunning = "running" // outside a transaction, by a run that still holds the lock
 	StateDrifted = "drifted" // applied, but the file's text changed since
 	StateMissing = "missing" // applied, but no file has its version
 )
@@ -35,6 +36,8 @@ type Status struct {
 	RTTMs         float64           `json:"rtt_ms,omitempty"`
 	Current       int64             `json:"current_version"`
 	Dirty         *int64            `json:"dirty_version"`
+	Running       *int64            `json:"running_version"`
+	RunningBy     string            `json:"running_by,omitempty"` // the lock holder: pid, host, since
 	Applied       int               `json:"applied"`
 	Pending       int               `json:"pending"`
 	Drifted       int               `json:"drifted"`
@@ -99,6 +102,17 @@ func (e *Engine) Status(ctx context.Context) *Status {
 		s.Migrations = append(s.Migrations, ms)
 	}
 	slices.SortFunc(s.Migrations, func(a, b MigrationStatus) int { return cmpInt64(a.Version, b.Version) })
+	if s.Dirty != nil {
+		// A version marked dirty whose run still holds the lock is being applied right now.
+		if holder, err := e.db.LockHolder(ctx); err == nil && holder != "" {
+			s.Running, s.RunningBy, s.Dirty = s.Dirty, holder, nil
+			for i := range s.Migrations {
+				if s.Migrations[i].Version == *s.Running {
+					s.Migrations[i].State = StateRunning
+				}
+			}
+		}
+	}
 	s.Healthy = s.Dirty == nil && s.Drifted == 0 && s.Missing == 0
 	return s
 }

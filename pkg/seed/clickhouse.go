@@ -72,9 +72,15 @@ func LoadCHCatalog(ctx context.Context, db *sql.DB) (CHCatalog, error) {
 // value converts to its column's type.
 func CheckCH(f *File, cat CHCatalog) error {
 	for _, t := range f.ClickHouse {
+		if err := checkOwn(f, t, "clickhouse."); err != nil {
+			return err
+		}
 		ct, ok := cat[t.Name]
 		if !ok {
 			return &Error{File: f.Path, Line: t.Line, Table: "clickhouse." + t.Name, Msg: "no such table in ClickHouse (is the database migrated?)", Input: true}
+		}
+		if err := checkKeys(f, t, ct.Keys, "clickhouse."); err != nil {
+			return err
 		}
 		for _, r := range t.Rows {
 			for _, c := range r.Cols {

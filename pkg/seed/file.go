@@ -3,8 +3,11 @@
 package seed
 
 import (
+	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"regexp"
 	"strings"
 
@@ -77,8 +80,50 @@ var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 // ClickHouseKey is the top-level key whose tables are ClickHouse's.
 const ClickHouseKey = "clickhouse"
 
+// OwnTables are brokle's own tables, in either database: a seed never writes them (it could fake
+// an applied or dirty migration, or a held lock).
+var OwnTables = map[string]bool{"brokle_schema_migrations": true, "brokle_migration_lock": true, "brokle_migration_audit": true}
+
+func checkOwn(f *File, t *Table, prefix string) error {
+	if OwnTables[t.Name] {
+		return &Error{File: f.Path, Line: t.Line, Table: prefix + t.Name, Msg: "is brokle's own migration bookkeeping: seeds cannot write it (use brokle migrate force or baseline)", Input: true}
+	}
+	return nil
+}
+
+// checkKeys refuses two rows of one table with the same key: the second would overwrite the
+// first (PostgreSQL) or be inserted twice (ClickHouse).
+func checkKeys(f *File, t *Table, keys []string, prefix string) error {
+	if len(keys) == 0 {
+		return nil
+	}
+	seen := make(map[string]int, len(t.Rows))
+	for _, r := range t.Rows {
+		parts := make([]string, len(keys))
+		complete := true
+		for i, k := range keys {
+			v, ok := r.Vals[k]
+			if !ok || IsNull(v) {
+				complete = false
+				break
+			}
+			parts[i] = k + "=" + v.Value
+		}
+		if !complete {
+			continue
+		}
+		key := strings.Join(parts, ", ")
+		if first, dup := seen[key]; dup {
+			return &Error{File: f.Path, Line: r.Line, Table: prefix + t.Name, Msg: fmt.Sprintf("a second row with the key %s (first at line %d)", key, first), Input: true}
+		}
+		seen[key] = r.Line
+	}
+	return nil
+}
+
 // Parse reads a seed file's text.
 func Parse(path string, data []byte) (*File, error) {
+	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
 	if f, ok := parseFlat(path, data); ok {
 		return f, nil
 	}
@@ -93,7 +138,18 @@ func Parse(path string, data []byte) (*File, error) {
 func parseDoc(path string, data []byte) (*File, error) {
 	f := &File{Path: path}
 	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	err := dec.Decode(&doc)
+	if errors.Is(err, io.EOF) {
+		return f, nil
+	}
+	if err == nil {
+		var extra yaml.Node
+		if dec.Decode(&extra) == nil {
+			return nil, &Error{File: path, Line: extra.Line, Msg: "a second YAML document (after ---): a seed file holds one", Input: true}
+		}
+	}
+	if err != nil {
 		msg := err.Error()
 		if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
 			var line int

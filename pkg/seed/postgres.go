@@ -123,12 +123,18 @@ func LoadPGCatalog(ctx context.Context, q interface {
 // the whole file), then that each row gives every NOT NULL column without a default.
 func CheckPG(f *File, cat PGCatalog) error {
 	for _, t := range f.Postgres {
+		if err := checkOwn(f, t, ""); err != nil {
+			return err
+		}
 		ct, ok := cat[t.Name]
 		if !ok {
 			return &Error{File: f.Path, Line: t.Line, Table: t.Name, Msg: "no such table in PostgreSQL (is the database migrated?)", Input: true}
 		}
 		if len(ct.PK) == 0 {
 			return &Error{File: f.Path, Line: t.Line, Table: t.Name, Msg: "has no primary key, which seeds upsert on", Input: true}
+		}
+		if err := checkKeys(f, t, ct.PK, ""); err != nil {
+			return err
 		}
 		for _, r := range t.Rows {
 			for _, c := range r.Cols {

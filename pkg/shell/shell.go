@@ -5,15 +5,12 @@ package shell
 
 import (
 	"fmt"
-	"html"
-	"net"
 	"os"
 	"os/exec"
-	"strconv"
+	"sort"
+	"strings"
 
-	"github.com/brokle-ai/brokle/pkg/migrate/clickhouse"
-	"github.com/brokle-ai/brokle/pkg/migrate/postgres"
-	"github.com/brokle-ai/brokle/pkg/redis"
+	"github.com/brokle-ai/brokle/pkg/target"
 )
 
 // Targets are the shells brokle opens.
@@ -46,108 +43,75 @@ func lookPath(client, debian, brew string) (string, error) {
 	return p, nil
 }
 
-// withEnv is the current environment with vars set (replacing what was there).
-func withEnv(vars map[string]string) []string {
+// clientEnv is the current environment without any PG* variable (the client must see exactly
+// the target's settings, as the migration run does), with vars set on top; empty values are left
+// out.
+func clientEnv(vars map[string]string) []string {
 	out := make([]string, 0, len(os.Environ())+len(vars))
 	for _, kv := range os.Environ() {
-		k := kv
-		for i := 0; i < len(kv); i++ {
-			if kv[i] == '=' {
-				k = kv[:i]
-				break
-			}
+		k, _, _ := strings.Cut(kv, "=")
+		if _, ok := vars[k]; ok || strings.HasPrefix(k, "PG") {
+			continue
 		}
-		if _, ok := vars[k]; !ok {
-			out = append(out, kv)
-		}
+		out = append(out, kv)
 	}
-	for k, v := range vars {
-		if v != "" {
+	keys := make([]string, 0, len(vars))
+	for k := range vars {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if v := vars[k]; v != "" {
 			out = append(out, k+"="+v)
 		}
 	}
 	return out
 }
 
-// Postgres is psql, connected through PG* environment variables only.
-func Postgres(url string, extra []string) (*Command, error) {
-	cfg, err := postgres.ParseURL(url)
-	if err != nil {
-		return nil, err
-	}
+// Postgres is psql, connected through PG* environment variables only: host, port, user,
+// database, password and every TLS setting of the target.
+func Postgres(t *target.Postgres, extra []string) (*Command, error) {
 	path, err := lookPath("psql", "postgresql-client", "libpq")
 	if err != nil {
 		return nil, err
 	}
-	vars := map[string]string{
-		"PGHOST": cfg.Host, "PGPORT": strconv.Itoa(int(cfg.Port)), "PGUSER": cfg.User,
-		"PGDATABASE": cfg.Database, "PGPASSWORD": cfg.Password, "PGAPPNAME": "brokle shell",
-		"PGCONNECT_TIMEOUT": "5",
-	}
-	if cfg.TLSConfig == nil {
-		vars["PGSSLMODE"] = "disable"
-	}
-	return &Command{Path: path, Args: append([]string{"psql"}, extra...), Env: withEnv(vars)}, nil
+	return &Command{Path: path, Args: append([]string{"psql"}, extra...), Env: clientEnv(t.ClientEnv())}, nil
 }
 
-// ClickHouse is clickhouse-client. Its password goes in a 0600 config file that is unlinked
-// before the exec: the client reads it through an inherited descriptor, and nothing else can.
-func ClickHouse(url string, extra []string) (*Command, error) {
-	o, err := clickhouse.ParseURL(url)
-	if err != nil {
-		return nil, err
-	}
+// ClickHouse is clickhouse-client. Its password and TLS checks go in a 0600 config file that is
+// unlinked before the exec: the client reads it through an inherited descriptor, and nothing
+// else can.
+func ClickHouse(t *target.ClickHouse, extra []string) (*Command, error) {
 	path, err := lookPath("clickhouse-client", "clickhouse-client", "clickhouse")
 	if err != nil {
 		return nil, err
-	}
-	host, port := "localhost", "9000"
-	if len(o.Addr) > 0 {
-		if h, p, err := net.SplitHostPort(o.Addr[0]); err == nil {
-			host, port = h, p
-		}
 	}
 	// CreateTemp makes the file 0600.
 	f, err := os.CreateTemp("", "brokle-clickhouse-*.xml")
 	if err != nil {
 		return nil, err
 	}
-	if _, err := fmt.Fprintf(f, "<config><user>%s</user><password>%s</password></config>\n",
-		html.EscapeString(o.Auth.Username), html.EscapeString(o.Auth.Password)); err != nil {
+	if _, err := f.WriteString(t.ClientConfig()); err != nil {
 		f.Close()
 		os.Remove(f.Name())
 		return nil, err
 	}
-	c := &Command{Path: path, Env: os.Environ()}
+	c := &Command{Path: path, Env: clientEnv(nil)}
 	cfgArg, err := c.privateFile(f)
 	if err != nil {
 		return nil, err
 	}
-	args := []string{"clickhouse-client", "--config-file", cfgArg, "--host", host, "--port", port, "--database", o.Auth.Database}
+	args := append([]string{"clickhouse-client", "--config-file", cfgArg}, t.ClientArgs()...)
 	c.Args = append(args, extra...)
 	return c, nil
 }
 
 // Redis is redis-cli; its password goes through REDISCLI_AUTH.
-func Redis(url string, extra []string) (*Command, error) {
-	t, err := redis.ParseURL(url)
-	if err != nil {
-		return nil, err
-	}
+func Redis(t *target.Redis, extra []string) (*Command, error) {
 	path, err := lookPath("redis-cli", "redis-tools", "redis")
 	if err != nil {
 		return nil, err
 	}
-	host, port, err := net.SplitHostPort(t.Addr)
-	if err != nil {
-		return nil, err
-	}
-	args := []string{"redis-cli", "-h", host, "-p", port, "-n", strconv.Itoa(t.DB)}
-	if t.User != "" {
-		args = append(args, "--user", t.User)
-	}
-	if t.TLS {
-		args = append(args, "--tls")
-	}
-	return &Command{Path: path, Args: append(args, extra...), Env: withEnv(map[string]string{"REDISCLI_AUTH": t.Password})}, nil
+	args := append([]string{"redis-cli"}, t.ClientArgs()...)
+	return &Command{Path: path, Args: append(args, extra...), Env: clientEnv(map[string]string{"REDISCLI_AUTH": t.Password})}, nil
 }

@@ -7,15 +7,13 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"fmt"
-	"net/url"
-	"strings"
 	"time"
 
 	ch "github.com/ClickHouse/clickhouse-go/v2"
 	chdriver "github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
-	"github.com/brokle-ai/brokle/pkg/config"
 	"github.com/brokle-ai/brokle/pkg/migrate"
+	"github.com/brokle-ai/brokle/pkg/target"
 )
 
 // HistoryTable and LockTable are brokle's own tables in the migrated database.
@@ -24,20 +22,12 @@ const (
 	LockTable    = "brokle_migration_lock"
 )
 
-// DefaultDialTimeout bounds the wait for an unreachable host when the URL sets none.
-const DefaultDialTimeout = 5 * time.Second
-
-// LockFunc takes a lock held elsewhere (the PostgreSQL advisory lock).
-type LockFunc func(ctx context.Context, waiting func(holder string)) (func(), error)
-
 // Options tune how a database is opened.
 type Options struct {
 	// Cluster adds ON CLUSTER and a Replicated engine to brokle's own tables.
 	Cluster string
-	// Lock, when set, is the lock runs take (PostgreSQL's); otherwise a lease row in LockTable.
-	Lock LockFunc
-	// LockTimeout bounds the wait for the lease lock; zero waits until ctx ends.
-	LockTimeout time.Duration
+	// Locker, when set, is the lock runs take (PostgreSQL's); otherwise a lease row in LockTable.
+	Locker migrate.Locker
 	// Lease is how long a lease lock lasts without renewal (default one minute).
 	Lease time.Duration
 }
@@ -46,65 +36,39 @@ type Options struct {
 type DB struct {
 	db      *sql.DB
 	native  chdriver.Conn // batch inserts for the history and the lock
-	opts    *ch.Options
+	target  *target.ClickHouse
 	o       Options
 	history *History
 }
 
 var _ migrate.Database = (*DB)(nil)
 
-// ParseURL parses a clickhouse:// URL; its errors hold no password.
-func ParseURL(rawURL string) (*ch.Options, error) {
-	o, err := ch.ParseDSN(rawURL)
-	if err != nil {
-		reason := err.Error()
-		if i := strings.LastIndex(reason, ": "); i >= 0 {
-			reason = reason[i+2:]
-		}
-		return nil, fmt.Errorf("bad clickhouse URL %s: %s", config.RedactURL(rawURL), reason)
-	}
-	if u, err := url.Parse(rawURL); err == nil && u.Query().Get("dial_timeout") == "" {
-		o.DialTimeout = DefaultDialTimeout
-	}
-	if o.Auth.Database == "" {
-		o.Auth.Database = "default"
-	}
-	return o, nil
-}
-
 // Open connects lazily: the first query reaches the server.
-func Open(rawURL string, o Options) (*DB, error) {
-	opts, err := ParseURL(rawURL)
+func Open(t *target.ClickHouse, o Options) (*DB, error) {
+	opts, err := t.Options()
 	if err != nil {
 		return nil, err
 	}
 	native, err := ch.Open(opts)
 	if err != nil {
-		return nil, fmt.Errorf("clickhouse at %s: %w", address(opts), err)
+		return nil, fmt.Errorf("clickhouse at %s: %w", t.Address(), err)
 	}
 	db := sql.OpenDB(countingConnector{ch.Connector(opts)})
 	if o.Lease == 0 {
 		o.Lease = time.Minute
 	}
-	d := &DB{db: db, native: native, opts: opts, o: o}
+	d := &DB{db: db, native: native, target: t, o: o}
 	d.history = &History{native: native, cluster: o.Cluster}
 	return d, nil
 }
 
-func address(o *ch.Options) string {
-	addr := "localhost:9000"
-	if len(o.Addr) > 0 {
-		addr = o.Addr[0]
-	}
-	return addr + "/" + o.Auth.Database
-}
-
-func (d *DB) Name() string             { return "clickhouse" }
-func (d *DB) Address() string          { return address(d.opts) }
-func (d *DB) DB() *sql.DB              { return d.db }
-func (d *DB) History() migrate.History { return d.history }
-func (d *DB) Native() chdriver.Conn    { return d.native }
-func (d *DB) Close() error             { d.native.Close(); return d.db.Close() }
+func (d *DB) Name() string               { return "clickhouse" }
+func (d *DB) Address() string            { return d.target.Address() }
+func (d *DB) DB() *sql.DB                { return d.db }
+func (d *DB) History() migrate.History   { return d.history }
+func (d *DB) Native() chdriver.Conn      { return d.native }
+func (d *DB) Target() *target.ClickHouse { return d.target }
+func (d *DB) Close() error               { d.native.Close(); return d.db.Close() }
 
 // ServerVersion asks the server its version, which also proves it is reachable.
 func (d *DB) ServerVersion(ctx context.Context) (string, error) {
@@ -116,12 +80,7 @@ func (d *DB) ServerVersion(ctx context.Context) (string, error) {
 }
 
 // onCluster is the ON CLUSTER clause of brokle's own DDL, or nothing on a single server.
-func onCluster(cluster string) string {
-	if cluster == "" {
-		return ""
-	}
-	return " ON CLUSTER " + quoteIdent(cluster)
-}
+func onCluster(cluster string) string { return target.OnCluster(cluster) }
 
 // engine is the table engine of brokle's own tables: Replicated on a cluster.
 func engine(cluster, table string) string {
@@ -131,7 +90,7 @@ func engine(cluster, table string) string {
 	return fmt.Sprintf("ReplicatedMergeTree('/clickhouse/tables/{shard}/{database}/%s', '{replica}')", table)
 }
 
-func quoteIdent(s string) string { return "`" + strings.ReplaceAll(s, "`", "\\`") + "`" }
+func quoteIdent(s string) string { return target.QuoteIdent(s) }
 
 // Drop removes every table, view and dictionary of the database, the history table included.
 func (d *DB) Drop(ctx context.Context, dryRun bool) ([]string, error) {

@@ -62,6 +62,9 @@ FROM ` + HistoryTable + ` GROUP BY version_id ORDER BY version_id`
 
 func (h *History) Tablename() string { return HistoryTable }
 
+// Prepare has nothing to settle: the history lives in the URL's database.
+func (h *History) Prepare(context.Context, *sql.DB) error { return nil }
+
 func (h *History) CreateVersionTable(ctx context.Context, db database.DBTxConn) error {
 	_, err := db.ExecContext(ctx, CreateTableSQL(h.cluster))
 	return err
@@ -104,6 +107,13 @@ func (h *History) seq() uint64 {
 
 // append writes rows as one batch: one insert block, which ClickHouse applies whole or not at all.
 func (h *History) append(ctx context.Context, rows ...row) error {
+	if err := h.Guard(ctx); err != nil {
+		return err
+	}
+	// A write that starts is finished: an interrupt after a migration's statements took effect
+	// must not leave it unrecorded (ClickHouse has no transaction to roll them back with).
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
 	batch, err := h.native.PrepareBatch(ctx, "INSERT INTO "+HistoryTable+" (version_id, is_applied, dirty, tstamp, applied_by, duration_ms, checksum, seq)")
 	if err != nil {
 		return err

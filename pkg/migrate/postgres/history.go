@@ -8,20 +8,51 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/pressly/goose/v3/database"
 
 	"github.com/brokle-ai/brokle/pkg/migrate"
 )
 
 // History is the PostgreSQL history store: one row per version, written in the migration's own
-// transaction when it has one, so a failed or killed migration leaves no row behind.
+// transaction when it has one, so a failed or killed migration leaves no row behind. The table is
+// named with its schema (the one current when the run starts), so a migration that changes
+// search_path, as pg_dump output does, cannot make the run lose it.
 type History struct {
 	migrate.Expectations
+	table  string // quoted, schema-qualified
+	schema string
 }
 
 var _ migrate.History = (*History)(nil)
 
-const createHistorySQL = `CREATE TABLE IF NOT EXISTS ` + HistoryTable + ` (
+// Prepare settles the schema of the history table: current_schema() at the start of the run.
+func (h *History) Prepare(ctx context.Context, db *sql.DB) error {
+	if h.table != "" {
+		return nil
+	}
+	var schema sql.NullString
+	if err := db.QueryRowContext(ctx, `SELECT current_schema()`).Scan(&schema); err != nil {
+		return err
+	}
+	if !schema.Valid {
+		return errors.New("no schema to keep the history in: search_path names no existing schema")
+	}
+	h.schema = schema.String
+	h.table = pgx.Identifier{schema.String, HistoryTable}.Sanitize()
+	return nil
+}
+
+// Table is the quoted, schema-qualified history table (after Prepare).
+func (h *History) Table() string {
+	if h.table == "" {
+		return HistoryTable
+	}
+	return h.table
+}
+
+func (h *History) createSQL() string {
+	return `CREATE TABLE IF NOT EXISTS ` + h.Table() + ` (
 	version_id  BIGINT PRIMARY KEY,
 	is_applied  BOOLEAN NOT NULL,
 	dirty       BOOLEAN NOT NULL DEFAULT false,
@@ -31,29 +62,18 @@ const createHistorySQL = `CREATE TABLE IF NOT EXISTS ` + HistoryTable + ` (
 	checksum    TEXT NOT NULL DEFAULT '',
 	seq         BIGSERIAL NOT NULL
 )`
-
-const insertSQL = `INSERT INTO ` + HistoryTable + ` (version_id, is_applied, dirty, applied_by, duration_ms, checksum)
-VALUES ($1, true, false, $2, $3, $4)
-ON CONFLICT (version_id) DO UPDATE SET is_applied = true, dirty = false, tstamp = now(),
-	applied_by = EXCLUDED.applied_by, duration_ms = EXCLUDED.duration_ms, checksum = EXCLUDED.checksum, seq = DEFAULT`
-
-const markDirtySQL = `INSERT INTO ` + HistoryTable + ` (version_id, is_applied, dirty, applied_by, checksum)
-VALUES ($1, $2, true, $3, $4)
-ON CONFLICT (version_id) DO UPDATE SET dirty = true`
-
-const recordsSQL = `SELECT version_id, is_applied, dirty, tstamp, applied_by, duration_ms, checksum, seq
-FROM ` + HistoryTable + ` WHERE version_id > 0 ORDER BY version_id`
+}
 
 func (h *History) Tablename() string { return HistoryTable }
 
 func (h *History) CreateVersionTable(ctx context.Context, db database.DBTxConn) error {
-	_, err := db.ExecContext(ctx, createHistorySQL)
+	_, err := db.ExecContext(ctx, h.createSQL())
 	return err
 }
 
 func (h *History) TableExists(ctx context.Context, db database.DBTxConn) (bool, error) {
 	var ok bool
-	err := db.QueryRowContext(ctx, `SELECT to_regclass($1) IS NOT NULL`, HistoryTable).Scan(&ok)
+	err := db.QueryRowContext(ctx, `SELECT to_regclass($1) IS NOT NULL`, h.Table()).Scan(&ok)
 	return ok, err
 }
 
@@ -62,15 +82,18 @@ func (h *History) Init(ctx context.Context, db *sql.DB) error {
 	if ok, err := h.TableExists(ctx, db); err != nil || ok {
 		return err
 	}
+	if err := h.Guard(ctx); err != nil {
+		return err
+	}
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, createHistorySQL); err != nil {
+	if _, err := tx.ExecContext(ctx, h.createSQL()); err != nil {
 		return err
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO `+HistoryTable+` (version_id, is_applied) VALUES (0, true) ON CONFLICT DO NOTHING`); err != nil {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO `+h.Table()+` (version_id, is_applied) VALUES (0, true) ON CONFLICT DO NOTHING`); err != nil {
 		return err
 	}
 	return tx.Commit()
@@ -78,24 +101,39 @@ func (h *History) Init(ctx context.Context, db *sql.DB) error {
 
 // SetupStatements is what Init runs on a database with no history table.
 func (h *History) SetupStatements() []string {
-	return []string{createHistorySQL, `INSERT INTO ` + HistoryTable + ` (version_id, is_applied) VALUES (0, true)`}
+	return []string{h.createSQL(), `INSERT INTO ` + h.Table() + ` (version_id, is_applied) VALUES (0, true)`}
 }
 
 func (h *History) Insert(ctx context.Context, db database.DBTxConn, req database.InsertRequest) error {
+	if err := h.Guard(ctx); err != nil {
+		return err
+	}
 	m := h.Meta(req.Version)
 	ms := float64(m.DurationSince(time.Now()).Microseconds()) / 1000
-	_, err := db.ExecContext(ctx, insertSQL, req.Version, m.AppliedBy, ms, m.Checksum)
+	_, err := db.ExecContext(ctx, `INSERT INTO `+h.Table()+` (version_id, is_applied, dirty, applied_by, duration_ms, checksum)
+VALUES ($1, true, false, $2, $3, $4)
+ON CONFLICT (version_id) DO UPDATE SET is_applied = true, dirty = false, tstamp = now(),
+	applied_by = EXCLUDED.applied_by, duration_ms = EXCLUDED.duration_ms, checksum = EXCLUDED.checksum, seq = DEFAULT`,
+		req.Version, m.AppliedBy, ms, m.Checksum)
 	return err
 }
 
 func (h *History) Delete(ctx context.Context, db database.DBTxConn, version int64) error {
-	_, err := db.ExecContext(ctx, `DELETE FROM `+HistoryTable+` WHERE version_id = $1`, version)
+	if err := h.Guard(ctx); err != nil {
+		return err
+	}
+	_, err := db.ExecContext(ctx, `DELETE FROM `+h.Table()+` WHERE version_id = $1`, version)
 	return err
 }
 
 func (h *History) MarkDirty(ctx context.Context, db database.DBTxConn, version int64, applied bool) error {
+	if err := h.Guard(ctx); err != nil {
+		return err
+	}
 	m := h.Meta(version)
-	_, err := db.ExecContext(ctx, markDirtySQL, version, applied, m.AppliedBy, m.Checksum)
+	_, err := db.ExecContext(ctx, `INSERT INTO `+h.Table()+` (version_id, is_applied, dirty, applied_by, checksum)
+VALUES ($1, $2, true, $3, $4)
+ON CONFLICT (version_id) DO UPDATE SET dirty = true`, version, applied, m.AppliedBy, m.Checksum)
 	return err
 }
 
@@ -107,7 +145,7 @@ func (h *History) GetMigration(ctx context.Context, db database.DBTxConn, versio
 		return res, nil
 	}
 	var r database.GetMigrationResult
-	err := db.QueryRowContext(ctx, `SELECT tstamp, is_applied FROM `+HistoryTable+` WHERE version_id = $1 AND is_applied`, version).
+	err := db.QueryRowContext(ctx, `SELECT tstamp, is_applied FROM `+h.Table()+` WHERE version_id = $1 AND is_applied`, version).
 		Scan(&r.Timestamp, &r.IsApplied)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("%w: %d", database.ErrVersionNotFound, version)
@@ -120,7 +158,7 @@ func (h *History) GetMigration(ctx context.Context, db database.DBTxConn, versio
 
 func (h *History) GetLatestVersion(ctx context.Context, db database.DBTxConn) (int64, error) {
 	var v sql.NullInt64
-	if err := db.QueryRowContext(ctx, `SELECT max(version_id) FROM `+HistoryTable+` WHERE is_applied`).Scan(&v); err != nil {
+	if err := db.QueryRowContext(ctx, `SELECT max(version_id) FROM `+h.Table()+` WHERE is_applied`).Scan(&v); err != nil {
 		return 0, err
 	}
 	if !v.Valid {
@@ -130,7 +168,7 @@ func (h *History) GetLatestVersion(ctx context.Context, db database.DBTxConn) (i
 }
 
 func (h *History) ListMigrations(ctx context.Context, db database.DBTxConn) ([]*database.ListMigrationsResult, error) {
-	rows, err := db.QueryContext(ctx, `SELECT version_id, is_applied FROM `+HistoryTable+` WHERE is_applied ORDER BY seq DESC`)
+	rows, err := db.QueryContext(ctx, `SELECT version_id, is_applied FROM `+h.Table()+` WHERE is_applied ORDER BY seq DESC`)
 	if err != nil {
 		return nil, err
 	}
@@ -147,7 +185,8 @@ func (h *History) ListMigrations(ctx context.Context, db database.DBTxConn) ([]*
 }
 
 func (h *History) Records(ctx context.Context, db database.DBTxConn) ([]migrate.Record, error) {
-	rows, err := db.QueryContext(ctx, recordsSQL)
+	rows, err := db.QueryContext(ctx, `SELECT version_id, is_applied, dirty, tstamp, applied_by, duration_ms, checksum, seq
+FROM `+h.Table()+` WHERE version_id > 0 ORDER BY version_id`)
 	if err != nil {
 		return nil, err
 	}
@@ -165,13 +204,11 @@ func (h *History) Records(ctx context.Context, db database.DBTxConn) ([]migrate.
 	return out, rows.Err()
 }
 
-const forceDeleteSQL = `DELETE FROM ` + HistoryTable + ` WHERE version_id > 0`
-
-const forceInsertSQL = `INSERT INTO ` + HistoryTable + ` (version_id, is_applied, dirty, applied_by, checksum)
-SELECT v, true, false, $2, c FROM unnest($1::bigint[], $3::text[]) AS t(v, c) ORDER BY v`
-
 // Force replaces the history, in one transaction, with exactly the given applied versions.
 func (h *History) Force(ctx context.Context, db *sql.DB, applied []migrate.Record) error {
+	if err := h.Guard(ctx); err != nil {
+		return err
+	}
 	versions := make([]int64, len(applied))
 	sums := make([]string, len(applied))
 	by := ""
@@ -183,10 +220,11 @@ func (h *History) Force(ctx context.Context, db *sql.DB, applied []migrate.Recor
 		return err
 	}
 	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, forceDeleteSQL); err != nil {
+	if _, err := tx.ExecContext(ctx, `DELETE FROM `+h.Table()+` WHERE version_id > 0`); err != nil {
 		return err
 	}
-	if _, err := tx.ExecContext(ctx, forceInsertSQL, versions, by, sums); err != nil {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO `+h.Table()+` (version_id, is_applied, dirty, applied_by, checksum)
+SELECT v, true, false, $2, c FROM unnest($1::bigint[], $3::text[]) AS t(v, c) ORDER BY v`, versions, by, sums); err != nil {
 		return err
 	}
 	return tx.Commit()
@@ -197,9 +235,9 @@ func (h *History) ForceStatements(applied []migrate.Record) []string {
 	for i, r := range applied {
 		vs[i] = fmt.Sprintf("(%d, true, false)", r.Version)
 	}
-	out := []string{"BEGIN", forceDeleteSQL}
+	out := []string{"BEGIN", `DELETE FROM ` + h.Table() + ` WHERE version_id > 0`}
 	if len(vs) > 0 {
-		out = append(out, fmt.Sprintf("INSERT INTO %s (version_id, is_applied, dirty) VALUES %s", HistoryTable, strings.Join(vs, ", ")))
+		out = append(out, fmt.Sprintf("INSERT INTO %s (version_id, is_applied, dirty) VALUES %s", h.Table(), strings.Join(vs, ", ")))
 	}
 	return append(out, "COMMIT")
 }

@@ -1,21 +1,16 @@
-// Package postgres is the PostgreSQL side of the migration engine: connection, history store,
-// advisory lock and drop.
+// Package postgres is the PostgreSQL side of the migration engine: history store, advisory lock
+// and drop, on a connection opened from the configured target.
 package postgres
 
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
-	"net"
-	"strconv"
-	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/stdlib"
-
-	"github.com/brokle-ai/brokle/pkg/config"
 	"github.com/brokle-ai/brokle/pkg/migrate"
+	"github.com/brokle-ai/brokle/pkg/target"
 )
 
 // HistoryTable is where brokle records PostgreSQL migrations.
@@ -24,95 +19,55 @@ const HistoryTable = "brokle_schema_migrations"
 // lockKey is the advisory lock every brokle migrate run takes ("brokle" in ASCII).
 const lockKey int64 = 0x62726f6b6c65
 
-// DefaultConnectTimeout bounds the wait for an unreachable host when the URL sets none.
-const DefaultConnectTimeout = 5 * time.Second
-
 // Options tune how a database is opened.
 type Options struct {
 	// ReadOnly makes every transaction of the session read-only (dry runs and status).
 	ReadOnly bool
-	// LockTimeout bounds the wait for the migration lock; zero waits until ctx ends.
-	LockTimeout time.Duration
 }
 
 // DB is a PostgreSQL database the engine migrates.
 type DB struct {
 	db      *sql.DB
-	cfg     *pgx.ConnConfig
+	target  *target.Postgres
 	history *History
-	opts    Options
 }
 
 var _ migrate.Database = (*DB)(nil)
 
 // Open connects lazily: the first query reaches the server.
-func Open(url string, opts Options) (*DB, error) {
-	cfg, err := ParseURL(url)
+func Open(t *target.Postgres, opts Options) (*DB, error) {
+	db, err := t.OpenDB(opts.ReadOnly)
 	if err != nil {
 		return nil, err
 	}
-	if cfg.RuntimeParams == nil {
-		cfg.RuntimeParams = map[string]string{}
-	}
-	if _, ok := cfg.RuntimeParams["application_name"]; !ok {
-		cfg.RuntimeParams["application_name"] = "brokle"
-	}
-	if opts.ReadOnly {
-		cfg.RuntimeParams["default_transaction_read_only"] = "on"
-	}
-	db := stdlib.OpenDB(*cfg, stdlib.OptionAfterConnect(func(ctx context.Context, c *pgx.Conn) error {
-		// Lets the server notice a killed client while a statement runs, so its transaction rolls
-		// back and its advisory lock frees within a second. PostgreSQL 14+; older ones skip it.
-		major, _ := strconv.Atoi(strings.SplitN(c.PgConn().ParameterStatus("server_version"), ".", 2)[0])
-		if major >= 14 {
-			_, _ = c.Exec(ctx, "SET client_connection_check_interval = 1000")
-		}
-		return nil
-	}))
-	return &DB{db: db, cfg: cfg, history: &History{}, opts: opts}, nil
+	return &DB{db: db, target: t, history: &History{}}, nil
 }
 
-// ParseURL parses a PostgreSQL URL or DSN with a connect timeout; its errors hold no password.
-func ParseURL(url string) (*pgx.ConnConfig, error) {
-	cfg, err := pgx.ParseConfig(url)
-	if err != nil {
-		return nil, fmt.Errorf("bad postgres URL %s: %s", config.RedactURL(url), parseErrReason(err))
-	}
-	if cfg.ConnectTimeout == 0 {
-		cfg.ConnectTimeout = DefaultConnectTimeout
-	}
-	return cfg, nil
-}
-
-func parseErrReason(err error) string {
-	msg := err.Error()
-	// pgx quotes the whole string it failed on; keep only its reason.
-	if i := strings.LastIndex(msg, ": "); i >= 0 {
-		return msg[i+2:]
-	}
-	return msg
-}
-
-func (d *DB) Name() string { return "postgres" }
-
-// Address is host:port/database.
-func (d *DB) Address() string {
-	return fmt.Sprintf("%s/%s", net.JoinHostPort(d.cfg.Host, fmt.Sprint(d.cfg.Port)), d.cfg.Database)
-}
-
+func (d *DB) Name() string             { return "postgres" }
+func (d *DB) Address() string          { return d.target.Address() }
 func (d *DB) DB() *sql.DB              { return d.db }
 func (d *DB) History() migrate.History { return d.history }
 func (d *DB) Close() error             { return d.db.Close() }
-func (d *DB) Config() *pgx.ConnConfig  { return d.cfg }
+func (d *DB) Target() *target.Postgres { return d.target }
+func (d *DB) wrap(err error) error     { return fmt.Errorf("postgres at %s: %w", d.Address(), err) }
+func (d *DB) wrapf(what string, err error) error {
+	return fmt.Errorf("postgres at %s: %s: %w", d.Address(), what, err)
+}
 
 // ServerVersion asks the server its version, which also proves it is reachable.
 func (d *DB) ServerVersion(ctx context.Context) (string, error) {
 	var v string
 	if err := d.db.QueryRowContext(ctx, "SHOW server_version").Scan(&v); err != nil {
-		return "", fmt.Errorf("postgres at %s: %w", d.Address(), err)
+		return "", d.wrap(err)
 	}
 	return v, nil
 }
+
+// The advisory lock lives in one database: pg_locks.database tells which, so the holder shown to
+// a waiter is the one in this database, not a run migrating another database of the server.
+const lockFilter = `l.locktype = 'advisory' AND l.granted
+  AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+  AND l.classid = ($1::bigint >> 32)::oid AND l.objid = ($1::bigint & 4294967295)::oid AND l.objsubid = 1`
 
 const tryLockSQL = `SELECT pg_try_advisory_lock($1)`
 
@@ -120,39 +75,52 @@ const lockHolderSQL = `
 SELECT a.pid, coalesce(a.usename, ''), coalesce(a.application_name, ''),
        coalesce(host(a.client_addr), 'local'), a.backend_start
 FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
-WHERE l.locktype = 'advisory' AND l.granted
-  AND l.classid = ($1::bigint >> 32)::oid AND l.objid = ($1::bigint & 4294967295)::oid AND l.objsubid = 1
-LIMIT 1`
+WHERE ` + lockFilter + ` LIMIT 1`
+
+const lockHeldSQL = `SELECT EXISTS (SELECT 1 FROM pg_locks l WHERE ` + lockFilter + ` AND l.pid = pg_backend_pid())`
+
+// ErrLockTimeout: another run held the lock for longer than the run would wait.
+type ErrLockTimeout struct {
+	Database, Address, Holder string
+	Waited                    time.Duration
+}
+
+func (e *ErrLockTimeout) Error() string {
+	if e.Waited == 0 {
+		return fmt.Sprintf("%s at %s: the migration lock is held by %s and --lock-timeout is 0 (do not wait); try again when that run ends", e.Database, e.Address, e.Holder)
+	}
+	return fmt.Sprintf("%s at %s: gave up waiting for the migration lock after %s (held by %s); raise --lock-timeout or stop that run", e.Database, e.Address, e.Waited, e.Holder)
+}
 
 // Lock takes the session advisory lock on a connection of its own, so that it is held across
 // every migration of the run and freed by the server if the process dies.
-func (d *DB) Lock(ctx context.Context, waiting func(holder string)) (func(), error) {
+func (d *DB) Lock(ctx context.Context, timeout time.Duration, waiting func(holder string)) (migrate.Lock, error) {
 	conn, err := d.db.Conn(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("postgres at %s: %w", d.Address(), err)
+		return nil, d.wrap(err)
 	}
-	deadline := time.Time{}
-	if d.opts.LockTimeout > 0 {
-		deadline = time.Now().Add(d.opts.LockTimeout)
-	}
+	deadline := time.Now().Add(timeout)
 	told := false
 	for {
 		var ok bool
 		if err := conn.QueryRowContext(ctx, tryLockSQL, lockKey).Scan(&ok); err != nil {
 			conn.Close()
-			return nil, fmt.Errorf("postgres at %s: take migration lock: %w", d.Address(), err)
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			return nil, d.wrapf("take the migration lock", err)
 		}
 		if ok {
 			break
 		}
+		holder := d.holder(ctx, conn)
+		if !time.Now().Before(deadline) {
+			conn.Close()
+			return nil, &ErrLockTimeout{Database: "postgres", Address: d.Address(), Holder: holder, Waited: timeout}
+		}
 		if !told {
 			told = true
-			waiting(d.lockHolder(ctx, conn))
-		}
-		if !deadline.IsZero() && time.Now().After(deadline) {
-			holder := d.lockHolder(ctx, conn)
-			conn.Close()
-			return nil, fmt.Errorf("postgres: gave up waiting for the migration lock after %s (held by %s); raise --lock-timeout or stop that run", d.opts.LockTimeout, holder)
+			waiting(holder)
 		}
 		select {
 		case <-ctx.Done():
@@ -161,20 +129,66 @@ func (d *DB) Lock(ctx context.Context, waiting func(holder string)) (func(), err
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
-	return func() {
-		_, _ = conn.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, lockKey)
-		conn.Close()
-	}, nil
+	return &advisoryLock{d: d, conn: conn}, nil
 }
 
-func (d *DB) lockHolder(ctx context.Context, conn *sql.Conn) string {
+// LockHolder says which session holds the lock in this database, "" when none.
+func (d *DB) LockHolder(ctx context.Context) (string, error) {
+	conn, err := d.db.Conn(ctx)
+	if err != nil {
+		return "", d.wrap(err)
+	}
+	defer conn.Close()
+	h, err := d.queryHolder(ctx, conn)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	return h, err
+}
+
+func (d *DB) holder(ctx context.Context, conn *sql.Conn) string {
+	h, err := d.queryHolder(ctx, conn)
+	if err != nil {
+		return "another session"
+	}
+	return h
+}
+
+func (d *DB) queryHolder(ctx context.Context, conn *sql.Conn) (string, error) {
 	var (
 		pid             int
 		user, app, host string
 		since           time.Time
 	)
 	if err := conn.QueryRowContext(ctx, lockHolderSQL, lockKey).Scan(&pid, &user, &app, &host, &since); err != nil {
-		return "another session"
+		return "", err
 	}
-	return fmt.Sprintf("pid %d, %s@%s, %s, since %s", pid, user, host, app, since.Format(time.RFC3339))
+	return fmt.Sprintf("pid %d, %s@%s, %s, since %s", pid, user, host, app, since.Format(time.RFC3339)), nil
+}
+
+type advisoryLock struct {
+	d    *DB
+	conn *sql.Conn
+}
+
+// Check asks the lock's own session whether it still holds the lock: a session that ended (a
+// restarted or unreachable server, a terminated backend) holds nothing.
+func (l *advisoryLock) Check(ctx context.Context) error {
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	var held bool
+	if err := l.conn.QueryRowContext(cctx, lockHeldSQL, lockKey).Scan(&held); err != nil {
+		return fmt.Errorf("the session holding the lock on postgres at %s is gone: %w", l.d.Address(), err)
+	}
+	if !held {
+		return fmt.Errorf("the session on postgres at %s no longer holds the lock", l.d.Address())
+	}
+	return nil
+}
+
+func (l *advisoryLock) Unlock() {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_, _ = l.conn.ExecContext(ctx, `SELECT pg_advisory_unlock($1)`, lockKey)
+	l.conn.Close()
 }
