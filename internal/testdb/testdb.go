@@ -176,3 +176,33 @@ SELECT 'constraint ' || conrelid::regclass || ' ' || conname || ' ' || pg_get_co
 UNION ALL
 SELECT 'trigger ' || tgrelid::regclass || ' ' || tgname FROM pg_trigger WHERE NOT tgisinternal
 ORDER BY 1`
+
+// HoldForeignLock creates a database of its own and holds brokle's migration lock in it, as
+// another brokle run migrating another database of the same server would, until release: the
+// suite must pass beside it (locks and lock holders are per database). Without a server it does
+// nothing.
+func HoldForeignLock() (release func()) {
+	u, drop, err := CreatePostgres()
+	if err != nil {
+		return func() {}
+	}
+	db, err := sql.Open("pgx", u)
+	if err != nil {
+		drop()
+		return func() {}
+	}
+	conn, err := db.Conn(context.Background())
+	if err == nil {
+		_, err = conn.ExecContext(context.Background(), `SELECT pg_advisory_lock(x'62726f6b6c65'::bigint)`)
+	}
+	if err != nil {
+		db.Close()
+		drop()
+		return func() {}
+	}
+	return func() {
+		conn.Close()
+		db.Close()
+		drop()
+	}
+}

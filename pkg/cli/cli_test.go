@@ -18,8 +18,18 @@ import (
 	"github.com/brokle-ai/brokle/pkg/cli"
 )
 
+// holdingM runs the suite while another "brokle run" holds the migration lock in another
+// database of the same PostgreSQL server: nothing may mistake it for its own database's lock.
+type holdingM struct{ m *testing.M }
+
+func (h holdingM) Run() int {
+	release := testdb.HoldForeignLock()
+	defer release()
+	return h.m.Run()
+}
+
 func TestMain(m *testing.M) {
-	testscript.Main(m, map[string]func(){
+	testscript.Main(holdingM{m}, map[string]func(){
 		"brokle":  func() { os.Exit(cli.Main(os.Args[1:], false)) },
 		"migrate": func() { os.Exit(cli.Main(os.Args[1:], true)) },
 	})

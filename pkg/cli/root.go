@@ -284,6 +284,9 @@ func whoami() string {
 // help when called alone.
 func groupRunE(cmd *cobra.Command, args []string) error {
 	if len(args) > 0 {
+		if cmd.SuggestionsMinimumDistance <= 0 {
+			cmd.SuggestionsMinimumDistance = 2
+		}
 		msg := fmt.Sprintf("unknown command %q for %q", args[0], cmd.CommandPath())
 		if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
 			msg += "; did you mean " + strings.Join(s, " or ") + "?"
@@ -304,6 +307,7 @@ func newHelpCmd(root *cobra.Command) *cobra.Command {
 				topic := strings.Join(args, " ")
 				msg := fmt.Sprintf("unknown help topic %q", topic)
 				if len(args) > 0 {
+					root.SuggestionsMinimumDistance = 2
 					if s := root.SuggestionsFor(args[0]); len(s) > 0 {
 						msg += "; did you mean " + strings.Join(s, " or ") + "?"
 					}

@@ -293,6 +293,9 @@ func checkFile(file string, data []byte) (map[string]string, error) {
 	if root.Kind != yaml.MappingNode {
 		return nil, &Error{Msg: fmt.Sprintf("config %s:%d: want a mapping of sections (postgres:, clickhouse:, ...)", file, root.Line)}
 	}
+	if err := duplicateKeys(file, root, ""); err != nil {
+		return nil, err
+	}
 	known := map[string]map[string]bool{}
 	for _, k := range Keys() {
 		sec, name, _ := strings.Cut(k.Name, ".")
@@ -325,6 +328,27 @@ func checkFile(file string, data []byte) (map[string]string, error) {
 		}
 	}
 	return values, nil
+}
+
+// duplicateKeys refuses a key given twice in one mapping (yaml.v3 keeps the last silently when
+// reading into nodes): both lines are named.
+func duplicateKeys(file string, n *yaml.Node, prefix string) error {
+	if n.Kind != yaml.MappingNode {
+		return nil
+	}
+	seen := map[string]int{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k := n.Content[i]
+		name := prefix + k.Value
+		if first, dup := seen[k.Value]; dup {
+			return &Error{Msg: fmt.Sprintf("config %s:%d: %q is set twice (first at line %d); keep one", file, k.Line, name, first)}
+		}
+		seen[k.Value] = k.Line
+		if err := duplicateKeys(file, n.Content[i+1], name+"."); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (c *Config) originOf(k Key, flags *pflag.FlagSet) string {

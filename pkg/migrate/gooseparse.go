@@ -98,6 +98,7 @@ func parseGoose(doc *gooseDoc, up bool) (stmts []Statement, useTx bool, err *Sou
 	}
 	for i, line := range doc.lines {
 		o := doc.origins[i]
+		line = strings.TrimSuffix(line, "\r") // goose reads the text with bufio's ScanLines too
 		if state == stStart && strings.TrimSpace(line) == "" {
 			continue
 		}
@@ -199,12 +200,17 @@ func parseGoose(doc *gooseDoc, up bool) (stmts []Statement, useTx bool, err *Sou
 			if endsWithSemicolon(line) {
 				emit()
 			}
-		case stEndUp:
+		case stEndUp, stEndDown:
+			if strings.TrimSpace(buf.String()) == "" {
+				// goose would send an empty statement, and drop this line.
+				return nil, false, failAt(beginAt, "the StatementBegin/StatementEnd block holds no SQL")
+			}
 			emit()
-			state = stUp
-		case stEndDown:
-			emit()
-			state = stDown
+			if state == stEndUp {
+				state = stUp
+			} else {
+				state = stDown
+			}
 		}
 	}
 	switch state {
@@ -335,7 +341,13 @@ func crossCheck(src *Source) SourceErrors {
 			}
 			ours := m.Statements(up)
 			theirs := steps[0].Statements
+			for i := range ours {
+				if i >= len(theirs) || ours[i].Text != theirs[i] {
+					m.mirrorDiffers = true
+				}
+			}
 			if len(theirs) != len(ours) {
+				m.mirrorDiffers = true
 				fixed := make([]Statement, len(theirs))
 				for i, t := range theirs {
 					fixed[i] = Statement{File: m.File(), Line: m.UpLine, Text: t}

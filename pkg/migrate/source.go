@@ -52,6 +52,9 @@ type Migration struct {
 
 	gooseName string
 	gooseText []byte
+	// mirrorDiffers: brokle's reading of the file split it otherwise than goose did (goose's
+	// statements are used; the lines may be off). Tests and fuzzing keep it false.
+	mirrorDiffers bool
 }
 
 // File is the migration's main file, for messages.
@@ -628,7 +631,7 @@ func splitLines(b []byte) []string {
 	sc := bufio.NewScanner(bytes.NewReader(b))
 	sc.Buffer(make([]byte, 0, 4096), 64*1024*1024)
 	for sc.Scan() {
-		lines = append(lines, strings.TrimSuffix(sc.Text(), "\r"))
+		lines = append(lines, sc.Text()) // ScanLines drops one \r before \n, as goose's scanner does
 	}
 	return lines
 }

@@ -3,6 +3,7 @@ package seed
 import (
 	"bytes"
 	"strings"
+	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
 )
@@ -19,6 +20,9 @@ import (
 // comments after values, the clickhouse: section ...) returns ok false and the file is read by
 // yaml.v3, which also reports every error.
 func parseFlat(path string, data []byte) (f *File, ok bool) {
+	if !yamlPrintable(data) {
+		return nil, false
+	}
 	f = &File{Path: path}
 	seen := map[string]bool{}
 	var (
@@ -121,6 +125,31 @@ func isPlainValue(v string) bool {
 		if len(v) == 1 || v[1] == ' ' || strings.HasPrefix(v, "---") {
 			return false
 		}
+	}
+	return true
+}
+
+// yamlPrintable reports whether data holds only what YAML allows in a stream (yaml.v3 refuses
+// the rest, and then it must be the one to say so).
+func yamlPrintable(data []byte) bool {
+	for i := 0; i < len(data); {
+		c := data[i]
+		if c < utf8.RuneSelf {
+			if c < 0x20 && c != '\n' && c != '\r' && c != '\t' || c == 0x7f {
+				return false
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRune(data[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			return false
+		case r == 0x85, r >= 0xA0 && r <= 0xD7FF, r >= 0xE000 && r <= 0xFFFD && r != 0xFEFF, r >= 0x10000 && r <= 0x10FFFF:
+		default:
+			return false
+		}
+		i += size
 	}
 	return true
 }
