@@ -47,7 +47,9 @@ func shown(text, secret string) string {
 	return ""
 }
 
-func dsnQuote(s string) string { return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(s) + "'" }
+func dsnQuote(s string) string {
+	return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(s) + "'"
+}
 
 // TestSecretsNeverShown is the scrubber's property test through the commands: random passwords
 // ride in every form a URL can carry them (percent-encoded, raw, in a key=value DSN, quoted and
@@ -75,7 +77,7 @@ func TestSecretsNeverShown(t *testing.T) {
 		enc := url.QueryEscape(pw)
 		userinfo := url.UserPassword("brokle_pw", pw).String()
 		trust := fmt.Sprintf("postgres://postgres:%s@127.0.0.1:5432/%s?sslmode=disable", url.QueryEscape(pw), db) // trust ignores it
-		refused := fmt.Sprintf("postgres://%s@127.0.0.1:5432/%s?sslmode=disable", userinfo, db)                 // scram refuses it
+		refused := fmt.Sprintf("postgres://%s@127.0.0.1:5432/%s?sslmode=disable", userinfo, db)                   // scram refuses it
 		raw := "postgres://brokle_pw:" + pw + "@127.0.0.1:5432/" + db
 		dsn := fmt.Sprintf("host=127.0.0.1 user=brokle_pw dbname=%s sslmode=disable password=%s", db, dsnQuote(pw))
 		open := fmt.Sprintf("host=127.0.0.1 user=brokle_pw dbname=%s password='%s", db, pw)
