@@ -520,6 +520,9 @@ func newStatusCmd(a *app, o *migrateOpts) *cobra.Command {
 				cancel()
 				t.close()
 				all = append(all, st)
+				if cause := context.Cause(cmd.Context()); cause != nil {
+					return cause
+				}
 			}
 			if o.output == "json" {
 				if err := writeJSON(a.streams.Out, map[string]any{"databases": all}); err != nil {

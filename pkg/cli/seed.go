@@ -80,7 +80,7 @@ func newSeedCmd(a *app) *cobra.Command {
 						r.Database, r.Table, r.Rows, r.Inserted, verb, r.Updated, verb, r.Unchanged)
 				}
 			}
-			run := &seedRun{cfg: cfg, f: f}
+			run := &seedRun{cfg: cfg, f: f, phase: a.setPhase}
 			defer run.close()
 			// Check everything against both catalogs before writing anything.
 			if err := run.check(ctx, dbs); err != nil {
@@ -181,6 +181,7 @@ func unwrapPath(err error) error {
 
 // seedRun holds the connections of one seed run.
 type seedRun struct {
+	phase func(string)
 	cfg   *config.Config
 	f     *seed.File
 	pg    *pgx.Conn
@@ -199,6 +200,7 @@ func (r *seedRun) close() {
 }
 
 func (r *seedRun) check(ctx context.Context, dbs []string) error {
+	r.phase("checking " + r.f.Path + " against the catalogs (nothing written yet)")
 	for _, d := range dbs {
 		switch {
 		case d == dbPostgres && len(r.f.Postgres) > 0:
@@ -238,6 +240,7 @@ func (r *seedRun) check(ctx context.Context, dbs []string) error {
 func (r *seedRun) write(ctx context.Context, dryRun bool, progress func(seed.TableResult)) ([]seed.TableResult, error) {
 	var all []seed.TableResult
 	if r.pg != nil {
+		r.phase("seeding postgres from " + r.f.Path + " (one transaction: nothing of it is written)")
 		res, err := seed.WritePG(ctx, r.pg, r.f, r.pgCat, dryRun, progress)
 		if err != nil {
 			return nil, err
@@ -245,6 +248,7 @@ func (r *seedRun) write(ctx context.Context, dryRun bool, progress func(seed.Tab
 		all = append(all, res...)
 	}
 	if r.ch != nil {
+		r.phase("seeding clickhouse from " + r.f.Path + " (one batch per table: the tables reported done are written)")
 		res, err := seed.WriteCH(ctx, r.ch.DB(), r.ch.Native(), r.f, r.chCat, dryRun, progress)
 		all = append(all, res...)
 		if err != nil {

@@ -37,6 +37,7 @@ type Engine struct {
 	opts      Options
 	provider  *goose.Provider // nil when the source is empty
 	confirmed *Plan           // the plan the user said yes to: the run must be exactly it
+	running   string          // the migration being applied, for messages: "dir/000002_x.sql (up)"
 }
 
 // Confirmed makes the next change run only if, read under the lock, it is exactly plan: the one
@@ -349,13 +350,13 @@ func (e *Engine) stopped(ctx context.Context, err error, m *Migration) error {
 	if errors.As(cause, &ll) {
 		c := *ll
 		if m != nil {
-			c.Version, c.File, c.Dirty = m.Version, m.File(), m.NoTx
+			c.Version, c.File, c.Dirty = m.Version, e.running, m.NoTx
 		}
 		return &c
 	}
 	ie := &ErrInterrupted{Database: e.db.Name(), During: "reading the history", Cause: cause}
 	if m != nil {
-		ie.During, ie.Version, ie.Dirty = "applying "+m.File(), m.Version, m.NoTx
+		ie.During, ie.Version, ie.Dirty = "applying "+e.running, m.Version, m.NoTx
 	}
 	return ie
 }
@@ -449,6 +450,7 @@ func (e *Engine) run(ctx context.Context, guard func(context.Context) error, ms 
 		if !up && len(m.Files) > 1 {
 			file = m.Files[1] // a pair's down file
 		}
+		e.running = fmt.Sprintf("%s (%s)", file, dir)
 		e.opts.Phase(fmt.Sprintf("applying %s %s on %s", path.Base(file), dir, e.db.Name()))
 		h.Expect(Meta{Version: m.Version, AppliedBy: e.opts.AppliedBy, Checksum: m.Checksum, Start: time.Now(), Known: true, Applied: !up})
 		if m.NoTx {

@@ -43,6 +43,10 @@ func lookPath(client, debian, brew string) (string, error) {
 	return p, nil
 }
 
+// urlVars hold brokle's connection URLs: the client needs none of them (it gets its own
+// settings), so none of their passwords goes along.
+var urlVars = map[string]bool{"DATABASE_URL": true, "CLICKHOUSE_URL": true, "REDIS_URL": true}
+
 // clientEnv is the current environment without any PG* variable (the client must see exactly
 // the target's settings, as the migration run does), with vars set on top; empty values are left
 // out.
@@ -50,7 +54,7 @@ func clientEnv(vars map[string]string) []string {
 	out := make([]string, 0, len(os.Environ())+len(vars))
 	for _, kv := range os.Environ() {
 		k, _, _ := strings.Cut(kv, "=")
-		if _, ok := vars[k]; ok || strings.HasPrefix(k, "PG") {
+		if _, ok := vars[k]; ok || strings.HasPrefix(k, "PG") || urlVars[k] || strings.HasPrefix(k, "BROKLE_") && strings.HasSuffix(k, "_URL") {
 			continue
 		}
 		out = append(out, kv)
