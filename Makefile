@@ -10,7 +10,7 @@ DATE    ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
 LDFLAGS := -s -w -X github.com/brokle-ai/brokle/pkg/cli.version=$(VERSION) \
            -X github.com/brokle-ai/brokle/pkg/cli.commit=$(COMMIT) -X github.com/brokle-ai/brokle/pkg/cli.date=$(DATE)
 
-.PHONY: build test services lint fuzz bench bench-migrate bench-seed bench-start \
+.PHONY: build test services lint fuzz libchdb dev-up migrate-verify bench bench-migrate bench-seed bench-start \
         db-create shell-db shell-clickhouse shell-redis release-check snapshot seed-dev seed-demo seed-test migrate-up migrate-down migrate-status migrate-reset create-migration migrate-validate
 
 build: ## build bin/brokle
@@ -19,8 +19,20 @@ build: ## build bin/brokle
 services: ## install and start PostgreSQL, ClickHouse and Redis for the tests
 	bash scripts/test-services.sh
 
-test: services ## the whole suite against the real servers; skips are listed with their reasons
-	set -o pipefail; $(GO) test -count=1 -json ./... | $(GO) run ./internal/testreport
+test: services ## the whole suite against the real servers and the embedded engine; skips are listed with their reasons
+	set -o pipefail; BROKLE_LIBCHDB="$${BROKLE_LIBCHDB:-$$(bash scripts/libchdb.sh || true)}" $(GO) test -count=1 -json ./... | $(GO) run ./internal/testreport
+
+libchdb: ## fetch libchdb.so (ClickHouse 26, in-process) through npm into ~/.cache/brokle; prints its path
+	@bash scripts/libchdb.sh
+
+EMBEDDED_CH ?= chdb://$(CURDIR)/.brokle/clickhouse
+dev-up: ## the main job on a fresh machine: create and migrate PostgreSQL (local server) and ClickHouse (embedded engine)
+	export BROKLE_LIBCHDB="$${BROKLE_LIBCHDB:-$$(bash scripts/libchdb.sh)}" BROKLE_CLICKHOUSE_URL="$${BROKLE_CLICKHOUSE_URL:-$(EMBEDDED_CH)}"; \
+	$(BROKLE) db create && $(BROKLE) migrate up && $(BROKLE) migrate status
+
+migrate-verify: ## prove every Down undoes its Up: PostgreSQL on the local server, ClickHouse on the embedded engine
+	$(BROKLE) migrate verify --db postgres
+	BROKLE_LIBCHDB="$${BROKLE_LIBCHDB:-$$(bash scripts/libchdb.sh)}" $(BROKLE) migrate verify --db clickhouse --dev-url chdb:memory
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt:"; echo "$$out"; exit 1; fi

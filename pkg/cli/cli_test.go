@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,7 +16,10 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/brokle-ai/brokle/internal/testdb"
+	"github.com/brokle-ai/brokle/pkg/chconn"
+	"github.com/brokle-ai/brokle/pkg/chdb"
 	"github.com/brokle-ai/brokle/pkg/cli"
+	"github.com/brokle-ai/brokle/pkg/target"
 )
 
 // holdingM runs the suite while another "brokle run" holds the migration lock in another
@@ -32,6 +36,7 @@ func TestMain(m *testing.M) {
 	testscript.Main(holdingM{m}, map[string]func(){
 		"brokle":  func() { os.Exit(cli.Main(os.Args[1:], false)) },
 		"migrate": func() { os.Exit(cli.Main(os.Args[1:], true)) },
+		"chquery": chquery,
 	})
 }
 
@@ -90,6 +95,70 @@ func TestScripts(t *testing.T) {
 				return chServer != nil, nil
 			case "clickhouse-modern":
 				return chServer != nil && chServer.Modern, nil
+			case "embedded":
+				return false, nil
+			}
+			return false, fmt.Errorf("unknown condition %q", cond)
+		},
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			"chsql":   cmdCHSQL,
+			"sql":     cmdSQL,
+			"exits":   cmdExits,
+			"jsonget": cmdJSONGet,
+		},
+	})
+}
+
+// TestScriptsEmbedded runs the ClickHouse transcripts again on the embedded ClickHouse engine
+// (libchdb, ClickHouse 26): the same commands, store, seed and validate code as on the server,
+// and the scripts that need a modern ClickHouse (the shipped migrations, demo.yaml) run here.
+func TestScriptsEmbedded(t *testing.T) {
+	lib, err := chdb.LibraryPath()
+	if err != nil {
+		testdb.SkipOrFail(t, &testdb.Unreachable{What: "libchdb (scripts/libchdb.sh fetches it; make test sets BROKLE_LIBCHDB)", Err: err})
+	}
+	repo, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := filepath.Glob("testdata/script/ch_*.txtar")
+	if err != nil {
+		t.Fatal(err)
+	}
+	more, _ := filepath.Glob("testdata/script/seed_*.txtar")
+	files = append(files, more...)
+	testscript.Run(t, testscript.Params{
+		Files:               files,
+		RequireExplicitExec: true,
+		Setup: func(env *testscript.Env) error {
+			u, drop, err := testdb.CreatePostgres()
+			if err != nil {
+				var un *testdb.Unreachable
+				if errors.As(err, &un) {
+					testdb.SkipOrFail(env.T(), err)
+				}
+				return err
+			}
+			env.Defer(drop)
+			chURL := "chdb://" + filepath.Join(env.WorkDir, ".chdata") + "?database=brokle_test"
+			if !strings.HasPrefix(env.WorkDir, "/") {
+				return fmt.Errorf("work dir %s is not absolute", env.WorkDir)
+			}
+			env.Setenv("BROKLE_CLICKHOUSE_URL", chURL)
+			env.Setenv("CHURL", chURL)
+			env.Setenv("CHVERSION", "embedded")
+			env.Setenv("BROKLE_LIBCHDB", lib)
+			env.Setenv("BROKLE_POSTGRES_URL", u)
+			env.Setenv("DBURL", u)
+			env.Setenv("REPO", repo)
+			env.Setenv("NO_COLOR", "1")
+			env.Setenv("USER", "tester")
+			return nil
+		},
+		Condition: func(cond string) (bool, error) {
+			switch cond {
+			case "clickhouse", "clickhouse-modern", "embedded":
+				return true, nil
 			}
 			return false, fmt.Errorf("unknown condition %q", cond)
 		},
@@ -113,15 +182,80 @@ func cmdSQL(ts *testscript.TestScript, neg bool, args []string) {
 	printRows(ts, db, neg, args[0])
 }
 
-// chsql QUERY: runs QUERY on the script's ClickHouse database ($CHURL) and prints each row.
+// chsql QUERY: runs QUERY on the script's ClickHouse database ($CHURL) and prints each row. On
+// the embedded engine it runs in a process of its own (chquery): the engine's data folder is
+// one process's at a time.
 func cmdCHSQL(ts *testscript.TestScript, neg bool, args []string) {
 	if len(args) != 1 {
 		ts.Fatalf("usage: chsql QUERY")
+	}
+	if strings.HasPrefix(ts.Getenv("CHURL"), "chdb:") {
+		err := ts.Exec("chquery", args[0])
+		if neg != (err != nil) {
+			ts.Fatalf("chsql %s: %v", args[0], err)
+		}
+		return
 	}
 	db, err := testdb.OpenClickHouse(ts.Getenv("CHURL"))
 	ts.Check(err)
 	defer db.Close()
 	printRows(ts, db, neg, args[0])
+}
+
+// chquery QUERY (a command of the test binary) runs QUERY on $CHURL through brokle's own
+// ClickHouse connection, as chsql does, and prints the rows.
+func chquery() {
+	t, err := target.ParseClickHouse(os.Getenv("CHURL"), target.Origin{Key: "CHURL"})
+	if err == nil {
+		var c chconn.Conn
+		if c, err = chconn.Open(t); err == nil {
+			defer c.Close()
+			err = printQuery(os.Stdout, c.DB(), os.Args[1])
+		}
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		c := 1
+		os.Exit(c)
+	}
+}
+
+func printQuery(out io.Writer, db *sql.DB, query string) error {
+	if verb := strings.ToUpper(strings.Fields(query)[0]); verb != "SELECT" && verb != "WITH" && verb != "SHOW" {
+		_, err := db.Exec(query)
+		return err
+	}
+	rows, err := db.Query(query)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	cols, err := rows.Columns()
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		vals := make([]any, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			return err
+		}
+		parts := make([]string, len(cols))
+		for i, v := range vals {
+			switch v := v.(type) {
+			case nil:
+			case []byte:
+				parts[i] = string(v)
+			default:
+				parts[i] = fmt.Sprint(v)
+			}
+		}
+		fmt.Fprintln(out, strings.Join(parts, "|"))
+	}
+	return rows.Err()
 }
 
 func printRows(ts *testscript.TestScript, db *sql.DB, neg bool, query string) {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/brokle-ai/brokle/pkg/chconn"
 	"github.com/brokle-ai/brokle/pkg/config"
 	"github.com/brokle-ai/brokle/pkg/prompt"
 	"github.com/brokle-ai/brokle/pkg/target"
@@ -50,9 +51,10 @@ func services(cfg *config.Config, names []string, explicit bool) ([]*service, []
 			if t, err = cfg.ClickHouse(); err == nil {
 				cluster := cfg.ClickHouseCluster
 				s = &service{name: n, address: t.Address(), url: t.Redacted(), db: t.Database,
-					create:  func(ctx context.Context) (bool, error) { return t.CreateDatabase(ctx, cluster) },
-					drop:    func(ctx context.Context) (bool, error) { return t.DropDatabase(ctx, cluster) },
-					version: t.ServerVersion, droppable: t.Droppable}
+					create:    func(ctx context.Context) (bool, error) { return chconn.CreateDatabase(ctx, t, cluster) },
+					drop:      func(ctx context.Context) (bool, error) { return chconn.DropDatabase(ctx, t, cluster) },
+					version:   func(ctx context.Context) (string, error) { return chconn.ServerVersion(ctx, t) },
+					droppable: t.Droppable}
 			}
 		case dbRedis:
 			var t *target.Redis

@@ -73,6 +73,7 @@ func newMigrateCmd(a *app) *cobra.Command {
 		newCreateCmd(a, o),
 		newInfoCmd(a, o),
 		newValidateCmd(a, o),
+		newVerifyCmd(a, o),
 	)
 	return cmd
 }

@@ -13,8 +13,10 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/brokle-ai/brokle/pkg/chdb"
 	"github.com/brokle-ai/brokle/pkg/config"
 	"github.com/brokle-ai/brokle/pkg/migrate"
+	chm "github.com/brokle-ai/brokle/pkg/migrate/clickhouse"
 	"github.com/brokle-ai/brokle/pkg/migrate/postgres"
 )
 
@@ -154,10 +156,15 @@ DROP TABLE IF EXISTS {{table}};
 `
 
 func newValidateCmd(a *app, o *migrateOpts) *cobra.Command {
-	return &cobra.Command{
+	var strict bool
+	cmd := &cobra.Command{
 		Use:   "validate",
 		Short: "Check migration files offline: versions, pairs, Up and Down, SQL lints",
-		Args:  cobra.NoArgs,
+		Long: "Check every migration file offline and report every problem at once: versions, pairs, Up\n" +
+			"and Down, goose's reading of each file, lints; ClickHouse statements are parsed by the\n" +
+			"ClickHouse engine itself when libchdb is there (BROKLE_LIBCHDB), else by a bundled Go\n" +
+			"parser whose refusals are warnings (errors with --strict). Exit 1 when an error is found.",
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := a.loadConfig(cmd)
 			if err != nil {
@@ -175,12 +182,20 @@ func newValidateCmd(a *app, o *migrateOpts) *cobra.Command {
 					return err
 				}
 				for _, se := range errs {
-					findings = append(findings, migrate.Finding{File: se.File, Line: se.Line, Rule: "source", Msg: se.Msg})
+					findings = append(findings, migrate.Finding{File: se.File, Line: se.Line, Rule: "source", Severity: migrate.SeverityError, Msg: se.Msg})
 				}
 				total += len(src.Migrations)
 				findings = append(findings, migrate.Lint(src)...)
 				if db == dbClickHouse {
-					findings = append(findings, lintClickHouse(src)...)
+					a.setPhase("parsing the ClickHouse statements")
+					var engine chm.Parser
+					if _, err := chdb.LibraryPath(); err == nil {
+						if c, err := chdb.Open(""); err == nil {
+							defer c.Close()
+							engine = c
+						}
+					}
+					findings = append(findings, chm.Lint(cmd.Context(), src, engine, strict)...)
 				}
 			}
 			slices.SortStableFunc(findings, func(a, b migrate.Finding) int {
@@ -201,18 +216,32 @@ func newValidateCmd(a *app, o *migrateOpts) *cobra.Command {
 					fmt.Fprintln(a.streams.Out, f.String())
 				}
 			}
-			if len(findings) > 0 {
+			errors, warnings := 0, 0
+			for _, f := range findings {
+				if f.Severity == migrate.SeverityWarning {
+					warnings++
+				} else {
+					errors++
+				}
+			}
+			if errors > 0 {
 				if o.output == "text" {
-					fmt.Fprintf(a.streams.Err, "validate: %d problem(s) in %s\n", len(findings), strings.Join(dbs, ", "))
+					fmt.Fprintf(a.streams.Err, "validate: %d problem(s) in %s\n", errors, strings.Join(dbs, ", "))
 				}
 				return &exitError{code: ExitFailed}
 			}
 			if o.output == "text" {
-				fmt.Fprintf(a.streams.Out, "validate: %d migration(s) in %s: ok\n", total, strings.Join(dbs, ", "))
+				note := ""
+				if warnings > 0 {
+					note = fmt.Sprintf(" (%d warning(s))", warnings)
+				}
+				fmt.Fprintf(a.streams.Out, "validate: %d migration(s) in %s: ok%s\n", total, strings.Join(dbs, ", "), note)
 			}
 			return nil
 		},
 	}
+	cmd.Flags().BoolVar(&strict, "strict", false, "without libchdb, a statement the bundled Go parser cannot read is an error, not a warning")
+	return cmd
 }
 
 func newInfoCmd(a *app, o *migrateOpts) *cobra.Command {

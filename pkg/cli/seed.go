@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -15,9 +16,10 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/spf13/cobra"
 
+	"github.com/brokle-ai/brokle/pkg/chconn"
 	"github.com/brokle-ai/brokle/pkg/config"
-	chm "github.com/brokle-ai/brokle/pkg/migrate/clickhouse"
 	"github.com/brokle-ai/brokle/pkg/seed"
+	"github.com/brokle-ai/brokle/pkg/target"
 	"github.com/brokle-ai/brokle/seeds"
 )
 
@@ -59,12 +61,13 @@ func newSeedCmd(a *app) *cobra.Command {
 			default:
 				return usagef("--db %q: want postgres, clickhouse or all", db)
 			}
-			path, data, err := readSeed(cfg, args, file)
+			path, src, err := openSeed(cfg, args, file)
 			if err != nil {
 				return err
 			}
+			defer src.Close()
 			batchGC()
-			f, err := seed.Parse(path, data)
+			f, err := seed.ParseSource(path, src)
 			if err != nil {
 				return err
 			}
@@ -139,17 +142,29 @@ func seedNames(dir string) []string {
 	return names
 }
 
-// readSeed finds the seed: --file, else NAME in the seeds folder, else the built-in one.
+// readSeed reads the seed openSeed finds, whole.
 func readSeed(cfg *config.Config, args []string, file string) (string, []byte, error) {
+	path, src, err := openSeed(cfg, args, file)
+	if err != nil {
+		return "", nil, err
+	}
+	defer src.Close()
+	data, err := io.ReadAll(io.NewSectionReader(src, 0, src.Size()))
+	return path, data, err
+}
+
+// openSeed finds the seed: --file, else NAME in the seeds folder, else the built-in one. A file
+// is opened, not read: the seed reads it a row at a time.
+func openSeed(cfg *config.Config, args []string, file string) (string, *seed.FileSource, error) {
 	switch {
 	case file != "" && len(args) > 0:
 		return "", nil, usagef("give a seed NAME or --file PATH, not both")
 	case file != "":
-		data, err := config.ReadRegular(file)
+		src, err := seed.OpenFile(file)
 		if err != nil {
 			return "", nil, usagef("--file %s: %v", file, err)
 		}
-		return file, data, nil
+		return file, src, nil
 	case len(args) == 0:
 		return "", nil, usagef("seed needs a NAME (%s) or --file PATH", strings.Join(seedNames(cfg.SeedsDir), ", "))
 	}
@@ -159,14 +174,14 @@ func readSeed(cfg *config.Config, args []string, file string) (string, []byte, e
 	}
 	path := filepath.Join(cfg.SeedsDir, name+".yaml")
 	if _, err := os.Stat(path); err == nil {
-		data, err := config.ReadRegular(path)
+		src, err := seed.OpenFile(path)
 		if err != nil {
 			return "", nil, usagef("seed %s: %v", path, err)
 		}
-		return path, data, nil
+		return path, src, nil
 	}
 	if data, err := fs.ReadFile(seeds.FS, name+".yaml"); err == nil {
-		return "seeds/" + name + ".yaml (built in)", data, nil
+		return "seeds/" + name + ".yaml (built in)", seed.BytesSource(data), nil
 	}
 	return "", nil, usagef("no seed named %q: no %s (seeds: %s)", name, path, strings.Join(seedNames(cfg.SeedsDir), ", "))
 }
@@ -183,11 +198,14 @@ func unwrapPath(err error) error {
 type seedRun struct {
 	phase func(string)
 	cfg   *config.Config
-	f     *seed.File
-	pg    *pgx.Conn
-	pgCat seed.PGCatalog
-	ch    *chm.DB
-	chCat seed.CHCatalog
+	// pgTarget and chTarget, when set, are where to seed instead of the configured databases.
+	pgTarget *target.Postgres
+	chTarget *target.ClickHouse
+	f        *seed.File
+	pg       *pgx.Conn
+	pgCat    seed.PGCatalog
+	ch       chconn.Conn
+	chCat    seed.CHCatalog
 }
 
 func (r *seedRun) close() {
@@ -204,9 +222,11 @@ func (r *seedRun) check(ctx context.Context, dbs []string) error {
 	for _, d := range dbs {
 		switch {
 		case d == dbPostgres && len(r.f.Postgres) > 0:
-			t, err := r.cfg.Postgres()
-			if err != nil {
-				return err
+			t, err := r.pgTarget, error(nil)
+			if t == nil {
+				if t, err = r.cfg.Postgres(); err != nil {
+					return err
+				}
 			}
 			addr := t.Address()
 			if r.pg, err = t.Connect(ctx); err != nil {
@@ -219,15 +239,17 @@ func (r *seedRun) check(ctx context.Context, dbs []string) error {
 				return err
 			}
 		case d == dbClickHouse && len(r.f.ClickHouse) > 0:
-			t, err := r.cfg.ClickHouse()
-			if err != nil {
-				return err
+			t, err := r.chTarget, error(nil)
+			if t == nil {
+				if t, err = r.cfg.ClickHouse(); err != nil {
+					return err
+				}
 			}
-			if r.ch, err = chm.Open(t, chm.Options{}); err != nil {
+			if r.ch, err = chconn.Open(t); err != nil {
 				return err
 			}
 			if r.chCat, err = seed.LoadCHCatalog(ctx, r.ch.DB()); err != nil {
-				return fmt.Errorf("clickhouse at %s: read catalog: %w", r.ch.Address(), err)
+				return fmt.Errorf("clickhouse at %s: read catalog: %w", t.Address(), err)
 			}
 			if err := seed.CheckCH(r.f, r.chCat); err != nil {
 				return err
@@ -249,7 +271,7 @@ func (r *seedRun) write(ctx context.Context, dryRun bool, progress func(seed.Tab
 	}
 	if r.ch != nil {
 		r.phase("seeding clickhouse from " + r.f.Path + " (one batch per table: the tables reported done are written)")
-		res, err := seed.WriteCH(ctx, r.ch.DB(), r.ch.Native(), r.f, r.chCat, dryRun, progress)
+		res, err := seed.WriteCH(ctx, r.ch, r.f, r.chCat, dryRun, progress)
 		all = append(all, res...)
 		if err != nil {
 			return all, err

@@ -105,11 +105,32 @@ func TestSignalsEndEveryPhase(t *testing.T) {
 		if _, err := conn.ExecContext(context.Background(), `SELECT pg_advisory_lock(x'62726f6b6c65'::bigint)`); err != nil {
 			t.Fatal(err)
 		}
-		cmd, wait := startBrokle(t, env, "migrate", "down", "--db", "postgres", "--dir", dir, "--yes")
-		waitUntil(t, "the run wait for the lock", func() bool {
-			got := testdb.QueryStrings(t, dbURL, `SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND query LIKE '%pg_try_advisory_lock%' AND pid <> pg_backend_pid()`)
-			return got[0] != "0"
-		})
+		cmd := exec.Command("brokle", "migrate", "down", "--db", "postgres", "--dir", dir, "--yes")
+		cmd.Env = append(os.Environ(), env...)
+		stdout, err := cmd.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var errb bytes.Buffer
+		cmd.Stderr = &errb
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		// The run says it waits, and what for, before it waits.
+		line, err := bufio.NewReader(stdout).ReadString('\n')
+		if !strings.Contains(line, "waiting for the migration lock") {
+			_ = cmd.Process.Kill()
+			t.Fatalf("the run did not wait for the lock: %q %v\n%s", line, err, errb.String())
+		}
+		wait := func() result {
+			err := cmd.Wait()
+			r := result{stderr: errb.String()}
+			var ee *exec.ExitError
+			if errors.As(err, &ee) {
+				r.code = ee.ExitCode()
+			}
+			return r
+		}
 		start := time.Now()
 		_ = cmd.Process.Signal(syscall.SIGTERM)
 		r := wait()

@@ -6,15 +6,28 @@ import (
 	"strings"
 )
 
+// Severities of a finding: an error fails validate (exit 1), a warning does not.
+const (
+	SeverityError   = "error"
+	SeverityWarning = "warning"
+)
+
 // Finding is one problem validate reports, at a file and line.
 type Finding struct {
-	File string `json:"file"`
-	Line int    `json:"line"`
-	Rule string `json:"rule"`
-	Msg  string `json:"message"`
+	File     string `json:"file"`
+	Line     int    `json:"line"`
+	Rule     string `json:"rule"`
+	Severity string `json:"severity"`
+	Msg      string `json:"message"`
 }
 
-func (f Finding) String() string { return fmt.Sprintf("%s:%d: %s (%s)", f.File, f.Line, f.Msg, f.Rule) }
+func (f Finding) String() string {
+	sev := ""
+	if f.Severity == SeverityWarning {
+		sev = "warning: "
+	}
+	return fmt.Sprintf("%s:%d: %s%s (%s)", f.File, f.Line, sev, f.Msg, f.Rule)
+}
 
 var (
 	createTableRE = regexp.MustCompile(`(?i)\bCREATE\s+(?:OR\s+REPLACE\s+)?(?:TEMPORARY\s+|UNLOGGED\s+)?TABLE\s+(.*)$`)
@@ -82,16 +95,16 @@ func Lint(src *Source) []Finding {
 	var out []Finding
 	for _, m := range src.Migrations {
 		if !m.HasDown {
-			out = append(out, Finding{File: m.File(), Line: m.UpLine, Rule: "down-missing",
+			out = append(out, Finding{File: m.File(), Line: m.UpLine, Rule: "down-missing", Severity: SeverityError,
 				Msg: "no Down section: this migration cannot be rolled back"})
 		}
 		for _, l := range m.CodeLines() {
 			if sm := createTableRE.FindStringSubmatch(l.Text); sm != nil && !ifNotExistsRE.MatchString(sm[1]) {
-				out = append(out, Finding{File: l.File, Line: l.Line, Rule: "create-if-not-exists",
+				out = append(out, Finding{File: l.File, Line: l.Line, Rule: "create-if-not-exists", Severity: SeverityError,
 					Msg: "CREATE TABLE without IF NOT EXISTS"})
 			}
 			if sm := dropRE.FindStringSubmatch(l.Text); sm != nil && !ifExistsRE.MatchString(sm[2]) {
-				out = append(out, Finding{File: l.File, Line: l.Line, Rule: "drop-if-exists",
+				out = append(out, Finding{File: l.File, Line: l.Line, Rule: "drop-if-exists", Severity: SeverityError,
 					Msg: fmt.Sprintf("DROP %s without IF EXISTS", strings.ToUpper(sm[1]))})
 			}
 		}

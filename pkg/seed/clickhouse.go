@@ -9,8 +9,10 @@ import (
 	"strings"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/column"
-	chdriver "github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"gopkg.in/yaml.v3"
+
+	"github.com/brokle-ai/brokle/pkg/chconn"
+	"github.com/brokle-ai/brokle/pkg/target"
 )
 
 // CHTable is one ClickHouse table of the live catalog.
@@ -100,12 +102,12 @@ func CheckCH(f *File, cat CHCatalog) error {
 // WriteCH inserts each table's rows as one batch (atomic per batch in ClickHouse: a table either
 // gets the whole batch or none), skipping rows whose primary-key columns are already there, so a
 // seed can run twice.
-func WriteCH(ctx context.Context, db *sql.DB, native chdriver.Conn, f *File, cat CHCatalog, dryRun bool, progress func(TableResult)) ([]TableResult, error) {
+func WriteCH(ctx context.Context, conn chconn.Conn, f *File, cat CHCatalog, dryRun bool, progress func(TableResult)) ([]TableResult, error) {
 	var results []TableResult
 	for _, t := range f.ClickHouse {
 		ct := cat[t.Name]
 		res := TableResult{Database: "clickhouse", Table: t.Name, Rows: len(t.Rows)}
-		present, err := existingKeys(ctx, db, t, ct)
+		present, err := existingKeys(ctx, conn.DB(), t, ct)
 		if err != nil {
 			return results, fmt.Errorf("%s: clickhouse table %s: %w", f.Path, t.Name, err)
 		}
@@ -118,7 +120,7 @@ func WriteCH(ctx context.Context, db *sql.DB, native chdriver.Conn, f *File, cat
 		}
 		res.Inserted, res.Unchanged = len(todo), len(t.Rows)-len(todo)
 		if len(todo) > 0 && !dryRun {
-			if err := insertBatch(ctx, native, f, t, ct, todo); err != nil {
+			if err := insertBatch(ctx, conn, f, t, ct, todo); err != nil {
 				return results, err
 			}
 		}
@@ -149,54 +151,75 @@ func chQuote(s string) string {
 	return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(s) + "'"
 }
 
-// existingKeys reads which of the seed's key tuples the table already holds.
+// keyQueryBytes bounds the key list of one existing-keys query, well below ClickHouse's default
+// max_query_size (256 KiB), so a seed of any size works on a stock server.
+const keyQueryBytes = 64 << 10
+
+// existingKeys reads which of the seed's key tuples the table already holds, a bounded chunk of
+// rows per query.
 func existingKeys(ctx context.Context, db *sql.DB, t *Table, ct *CHTable) (map[string]bool, error) {
 	present := map[string]bool{}
 	if len(ct.Keys) == 0 || len(t.Rows) == 0 {
 		return present, nil
 	}
-	inSets := make([][]string, len(ct.Keys))
-	seen := make([]map[string]bool, len(ct.Keys))
-	for i := range seen {
-		seen[i] = map[string]bool{}
+	sel := make([]string, len(ct.Keys))
+	for i, k := range ct.Keys {
+		sel[i] = "toString(" + target.QuoteIdent(k) + ")"
 	}
+	tuple := "(" + strings.Join(sel, ", ") + ")"
+	var chunk []string
+	size := 0
+	flush := func() error {
+		if len(chunk) == 0 {
+			return nil
+		}
+		q := fmt.Sprintf("SELECT DISTINCT %s FROM %s WHERE %s IN (%s)", strings.Join(sel, ", "), target.QuoteIdent(t.Name), tuple, strings.Join(chunk, ", "))
+		chunk, size = chunk[:0], 0
+		rows, err := db.QueryContext(ctx, q)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			vals := make([]string, len(ct.Keys))
+			ptrs := make([]any, len(vals))
+			for i := range vals {
+				ptrs[i] = &vals[i]
+			}
+			if err := rows.Scan(ptrs...); err != nil {
+				return err
+			}
+			present[strings.Join(vals, "\x00")] = true
+		}
+		return rows.Err()
+	}
+	seen := map[string]bool{}
 	for _, r := range t.Rows {
-		for i, k := range ct.Keys {
-			if v, ok := r.Vals[k]; ok && v.Kind == yaml.ScalarNode && !seen[i][Scalar(v)] {
-				seen[i][Scalar(v)] = true
-				inSets[i] = append(inSets[i], chQuote(Scalar(v)))
+		k, ok := rowKey(r, ct)
+		if !ok || seen[k] {
+			continue
+		}
+		seen[k] = true
+		parts := strings.Split(k, "\x00")
+		for i := range parts {
+			parts[i] = chQuote(parts[i])
+		}
+		lit := "(" + strings.Join(parts, ", ") + ")"
+		chunk = append(chunk, lit)
+		size += len(lit) + 2
+		if size >= keyQueryBytes {
+			if err := flush(); err != nil {
+				return nil, err
 			}
 		}
 	}
-	sel := make([]string, len(ct.Keys))
-	var where []string
-	for i, k := range ct.Keys {
-		sel[i] = "toString(`" + k + "`)"
-		if len(inSets[i]) == 0 {
-			return present, nil
-		}
-		where = append(where, sel[i]+" IN ("+strings.Join(inSets[i], ", ")+")")
-	}
-	rows, err := db.QueryContext(ctx, fmt.Sprintf("SELECT DISTINCT %s FROM `%s` WHERE %s", strings.Join(sel, ", "), t.Name, strings.Join(where, " AND ")))
-	if err != nil {
+	if err := flush(); err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	for rows.Next() {
-		vals := make([]string, len(ct.Keys))
-		ptrs := make([]any, len(vals))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		if err := rows.Scan(ptrs...); err != nil {
-			return nil, err
-		}
-		present[strings.Join(vals, "\x00")] = true
-	}
-	return present, rows.Err()
+	return present, nil
 }
 
-func insertBatch(ctx context.Context, native chdriver.Conn, f *File, t *Table, ct *CHTable, rows []*Row) error {
+func insertBatch(ctx context.Context, conn chconn.Conn, f *File, t *Table, ct *CHTable, rows []*Row) error {
 	// Every row must give the same columns to share one batch; missing ones take their defaults
 	// only when no row gives them.
 	var cols []string
@@ -209,34 +232,22 @@ func insertBatch(ctx context.Context, native chdriver.Conn, f *File, t *Table, c
 			}
 		}
 	}
-	quoted := make([]string, len(cols))
-	for i, c := range cols {
-		quoted[i] = "`" + c + "`"
-	}
-	batch, err := native.PrepareBatch(ctx, fmt.Sprintf("INSERT INTO `%s` (%s)", t.Name, strings.Join(quoted, ", ")))
-	if err != nil {
-		return fmt.Errorf("%s:%d: clickhouse table %s: %w", f.Path, t.Line, t.Name, err)
-	}
-	for _, r := range rows {
-		vals := make([]any, len(cols))
+	vals := make([][]any, len(rows))
+	for j, r := range rows {
+		vals[j] = make([]any, len(cols))
 		for i, c := range cols {
 			v, ok := r.Vals[c]
 			if !ok {
-				_ = batch.Abort()
 				return &Error{File: f.Path, Line: r.Line, Table: "clickhouse." + t.Name, Column: c,
 					Msg: "missing here but given in other rows: a ClickHouse batch needs every column in every row", Input: true}
 			}
-			if vals[i], err = chValue(v, ct.Columns[c]); err != nil {
-				_ = batch.Abort()
+			var err error
+			if vals[j][i], err = chValue(v, ct.Columns[c]); err != nil {
 				return &Error{File: f.Path, Line: v.Line, Table: "clickhouse." + t.Name, Column: c, Msg: err.Error(), Input: true}
 			}
 		}
-		if err := batch.Append(vals...); err != nil {
-			_ = batch.Abort()
-			return &Error{File: f.Path, Line: r.Line, Table: "clickhouse." + t.Name, Msg: err.Error()}
-		}
 	}
-	if err := batch.Send(); err != nil {
+	if err := conn.Insert(ctx, t.Name, cols, vals); err != nil {
 		return &Error{File: f.Path, Line: t.Line, Table: "clickhouse." + t.Name, Msg: "batch refused, nothing of it written: " + err.Error()}
 	}
 	return nil

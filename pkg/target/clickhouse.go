@@ -1,7 +1,6 @@
 package target
 
 import (
-	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -10,6 +9,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -22,9 +22,13 @@ import (
 const DefaultDialTimeout = 5 * time.Second
 
 // ClickHouse is a ClickHouse database as the configuration names it: a server reached through
-// the native protocol.
+// the native protocol, or the embedded engine (libchdb) with its data in a folder.
 type ClickHouse struct {
-	Origin      Origin
+	Origin Origin
+	// Embedded: the in-process engine (chdb: URLs); Path is its data folder, "" for a
+	// throw-away one in memory.
+	Embedded    bool
+	Path        string
 	Host        string
 	Port        int
 	Database    string
@@ -46,6 +50,9 @@ func ParseClickHouse(raw string, o Origin) (*ClickHouse, error) {
 	raw = strings.TrimSpace(raw)
 	if raw == "" {
 		return nil, notConfigured(o, "ClickHouse")
+	}
+	if strings.HasPrefix(strings.ToLower(raw), "chdb:") {
+		return parseEmbedded(raw, o)
 	}
 	scheme, _, ok := strings.Cut(raw, "://")
 	if !ok {
@@ -145,6 +152,48 @@ func ParseClickHouse(raw string, o Origin) (*ClickHouse, error) {
 	return t, nil
 }
 
+// EmbeddedMemory is the path part of the in-memory embedded engine: chdb:memory.
+const EmbeddedMemory = "memory"
+
+// parseEmbedded reads chdb:///absolute/folder, chdb:relative/folder or chdb:memory, with an
+// optional ?database=NAME (default brokle): the embedded engine keeps its data in the folder.
+func parseEmbedded(raw string, o Origin) (*ClickHouse, error) {
+	rest := raw[len("chdb:"):]
+	rest, query, _ := strings.Cut(rest, "?")
+	q, err := url.ParseQuery(query)
+	if err != nil {
+		return nil, errorf(o, "not a valid chdb URL: its query (after ?) does not parse")
+	}
+	t := &ClickHouse{Origin: o, Embedded: true, Database: "brokle", Settings: map[string]string{}}
+	for k, vs := range q {
+		switch {
+		case k == "database" && len(vs) == 1 && vs[0] != "":
+			t.Database = vs[0]
+		default:
+			return nil, errorf(o, "%s: a chdb URL takes only ?database=NAME", k)
+		}
+	}
+	switch {
+	case rest == EmbeddedMemory || rest == "//"+EmbeddedMemory || rest == ":memory:":
+	case strings.HasPrefix(rest, "///"):
+		t.Path = rest[2:]
+	case strings.HasPrefix(rest, "//"):
+		return nil, errorf(o, "want chdb:///absolute/folder, chdb:relative/folder or chdb:memory (a host makes no sense for the embedded engine)")
+	case rest == "":
+		return nil, errorf(o, "no folder: want chdb:///absolute/folder, chdb:relative/folder or chdb:memory")
+	default:
+		abs, err := filepath.Abs(rest)
+		if err != nil {
+			return nil, errorf(o, "folder %q: %v", rest, err)
+		}
+		t.Path = abs
+	}
+	if strings.ContainsAny(t.Database, "/\x00`") {
+		return nil, errorf(o, "database name %q: a name cannot hold / ` or NUL", t.Database)
+	}
+	return t, nil
+}
+
 func userOr(u, def string) string {
 	if u == "" {
 		return def
@@ -152,14 +201,29 @@ func userOr(u, def string) string {
 	return u
 }
 
-// Addr is host:port.
-func (t *ClickHouse) Addr() string { return net.JoinHostPort(t.Host, strconv.Itoa(t.Port)) }
+// Addr is host:port, or where the embedded engine keeps its data.
+func (t *ClickHouse) Addr() string {
+	switch {
+	case t.Embedded && t.Path == "":
+		return "embedded (in memory)"
+	case t.Embedded:
+		return "embedded " + t.Path
+	}
+	return net.JoinHostPort(t.Host, strconv.Itoa(t.Port))
+}
 
 // Address is host:port/database, for messages.
 func (t *ClickHouse) Address() string { return t.Addr() + "/" + t.Database }
 
 // Redacted is the target as a URL with the password replaced by ***.
 func (t *ClickHouse) Redacted() string {
+	if t.Embedded {
+		p := EmbeddedMemory
+		if t.Path != "" {
+			p = "//" + t.Path
+		}
+		return "chdb:" + p + "?database=" + url.QueryEscape(t.Database)
+	}
 	u := url.URL{Scheme: "clickhouse", Host: t.Addr(), Path: "/" + t.Database}
 	if t.Password != "" {
 		u.User = url.UserPassword(userOr(t.User, "default"), "PASSWORDMASK")
@@ -260,65 +324,12 @@ func OnCluster(cluster string) string {
 	return " ON CLUSTER " + QuoteIdent(cluster)
 }
 
-// CreateDatabase creates the target's database unless it exists (ON CLUSTER in cluster mode).
-func (t *ClickHouse) CreateDatabase(ctx context.Context, cluster string) (bool, error) {
-	return t.createOrDrop(ctx, cluster, true)
-}
-
-// DropDatabase drops the target's database if it exists (ON CLUSTER in cluster mode). System
-// databases are refused.
-func (t *ClickHouse) DropDatabase(ctx context.Context, cluster string) (bool, error) {
-	if err := t.Droppable(); err != nil {
-		return false, err
-	}
-	return t.createOrDrop(ctx, cluster, false)
-}
-
 // Droppable refuses the databases the server itself needs.
 func (t *ClickHouse) Droppable() error {
 	if chSystemDatabases[t.Database] || strings.EqualFold(t.Database, "information_schema") {
 		return &ErrSystemDatabase{Service: "ClickHouse", Name: t.Database}
 	}
 	return nil
-}
-
-func (t *ClickHouse) createOrDrop(ctx context.Context, cluster string, create bool) (bool, error) {
-	o, err := t.WithDatabase("system").Options()
-	if err != nil {
-		return false, err
-	}
-	db := ch.OpenDB(o)
-	defer db.Close()
-	var n uint64
-	if err := db.QueryRowContext(ctx, "SELECT count() FROM system.databases WHERE name = "+QuoteString(t.Database)).Scan(&n); err != nil {
-		return false, fmt.Errorf("clickhouse at %s: %w", t.Addr(), err)
-	}
-	if exists := n > 0; exists == create {
-		return false, nil
-	}
-	stmt := "DROP DATABASE IF EXISTS " + QuoteIdent(t.Database) + OnCluster(cluster)
-	if create {
-		stmt = "CREATE DATABASE IF NOT EXISTS " + QuoteIdent(t.Database) + OnCluster(cluster)
-	}
-	if _, err := db.ExecContext(ctx, stmt); err != nil {
-		return false, fmt.Errorf("clickhouse at %s: %s: %w", t.Addr(), stmt, err)
-	}
-	return true, nil
-}
-
-// ServerVersion connects and returns the server's version.
-func (t *ClickHouse) ServerVersion(ctx context.Context) (string, error) {
-	o, err := t.Options()
-	if err != nil {
-		return "", err
-	}
-	db := ch.OpenDB(o)
-	defer db.Close()
-	var v string
-	if err := db.QueryRowContext(ctx, "SELECT version()").Scan(&v); err != nil {
-		return "", fmt.Errorf("clickhouse at %s: %w", t.Address(), err)
-	}
-	return v, nil
 }
 
 // ClientConfig is clickhouse-client's XML configuration for the target: the user and password

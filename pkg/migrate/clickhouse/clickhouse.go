@@ -9,9 +9,7 @@ import (
 	"fmt"
 	"time"
 
-	ch "github.com/ClickHouse/clickhouse-go/v2"
-	chdriver "github.com/ClickHouse/clickhouse-go/v2/lib/driver"
-
+	"github.com/brokle-ai/brokle/pkg/chconn"
 	"github.com/brokle-ai/brokle/pkg/migrate"
 	"github.com/brokle-ai/brokle/pkg/target"
 )
@@ -32,10 +30,10 @@ type Options struct {
 	Lease time.Duration
 }
 
-// DB is a ClickHouse database the engine migrates.
+// DB is a ClickHouse database the engine migrates, on a server or the embedded engine.
 type DB struct {
-	db      *sql.DB
-	native  chdriver.Conn // batch inserts for the history and the lock
+	db      *sql.DB // statements numbered for messages
+	conn    chconn.Conn
 	target  *target.ClickHouse
 	o       Options
 	history *History
@@ -43,22 +41,17 @@ type DB struct {
 
 var _ migrate.Database = (*DB)(nil)
 
-// Open connects lazily: the first query reaches the server.
+// Open connects: lazily to a server (the first query reaches it), at once to the embedded engine.
 func Open(t *target.ClickHouse, o Options) (*DB, error) {
-	opts, err := t.Options()
+	conn, err := chconn.Open(t)
 	if err != nil {
 		return nil, err
 	}
-	native, err := ch.Open(opts)
-	if err != nil {
-		return nil, fmt.Errorf("clickhouse at %s: %w", t.Address(), err)
-	}
-	db := sql.OpenDB(countingConnector{ch.Connector(opts)})
 	if o.Lease == 0 {
 		o.Lease = time.Minute
 	}
-	d := &DB{db: db, native: native, target: t, o: o}
-	d.history = &History{native: native, cluster: o.Cluster}
+	d := &DB{db: sql.OpenDB(countingConnector{conn.Connector()}), conn: conn, target: t, o: o}
+	d.history = &History{insert: conn.Insert, cluster: o.Cluster}
 	return d, nil
 }
 
@@ -66,9 +59,9 @@ func (d *DB) Name() string               { return "clickhouse" }
 func (d *DB) Address() string            { return d.target.Address() }
 func (d *DB) DB() *sql.DB                { return d.db }
 func (d *DB) History() migrate.History   { return d.history }
-func (d *DB) Native() chdriver.Conn      { return d.native }
+func (d *DB) Conn() chconn.Conn          { return d.conn }
 func (d *DB) Target() *target.ClickHouse { return d.target }
-func (d *DB) Close() error               { d.native.Close(); return d.db.Close() }
+func (d *DB) Close() error               { d.db.Close(); return d.conn.Close() }
 
 // ServerVersion asks the server its version, which also proves it is reachable.
 func (d *DB) ServerVersion(ctx context.Context) (string, error) {
@@ -148,29 +141,50 @@ func (c *countingConn) ExecContext(ctx context.Context, query string, args []dri
 		t.N++
 		t.Last = query
 	}
-	return c.Conn.(driver.ExecerContext).ExecContext(ctx, query, args)
+	if e, ok := c.Conn.(driver.ExecerContext); ok {
+		return e.ExecContext(ctx, query, args)
+	}
+	return nil, driver.ErrSkip
 }
 
 func (c *countingConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return c.Conn.(driver.QueryerContext).QueryContext(ctx, query, args)
+	if q, ok := c.Conn.(driver.QueryerContext); ok {
+		return q.QueryContext(ctx, query, args)
+	}
+	return nil, driver.ErrSkip
 }
 
 func (c *countingConn) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return c.Conn.(driver.ConnPrepareContext).PrepareContext(ctx, query)
+	if p, ok := c.Conn.(driver.ConnPrepareContext); ok {
+		return p.PrepareContext(ctx, query)
+	}
+	return c.Conn.Prepare(query)
 }
 
 func (c *countingConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return c.Conn.(driver.ConnBeginTx).BeginTx(ctx, opts)
+	if b, ok := c.Conn.(driver.ConnBeginTx); ok {
+		return b.BeginTx(ctx, opts)
+	}
+	return c.Conn.Begin() //nolint:staticcheck // the driver has nothing better
 }
 
 func (c *countingConn) Ping(ctx context.Context) error {
-	return c.Conn.(driver.Pinger).Ping(ctx)
+	if p, ok := c.Conn.(driver.Pinger); ok {
+		return p.Ping(ctx)
+	}
+	return nil
 }
 
 func (c *countingConn) ResetSession(ctx context.Context) error {
-	return c.Conn.(driver.SessionResetter).ResetSession(ctx)
+	if r, ok := c.Conn.(driver.SessionResetter); ok {
+		return r.ResetSession(ctx)
+	}
+	return nil
 }
 
 func (c *countingConn) CheckNamedValue(nv *driver.NamedValue) error {
-	return c.Conn.(driver.NamedValueChecker).CheckNamedValue(nv)
+	if n, ok := c.Conn.(driver.NamedValueChecker); ok {
+		return n.CheckNamedValue(nv)
+	}
+	return driver.ErrSkip
 }

@@ -7,7 +7,6 @@ import (
 	"sync"
 	"time"
 
-	chdriver "github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/pressly/goose/v3/database"
 
 	"github.com/brokle-ai/brokle/pkg/migrate"
@@ -18,7 +17,7 @@ import (
 // row with the highest seq. Nothing is ever mutated, so no ALTER ... DELETE is needed, and every
 // write is one batch insert.
 type History struct {
-	native  chdriver.Conn
+	insert  func(ctx context.Context, table string, columns []string, rows [][]any) error
 	cluster string
 
 	migrate.Expectations
@@ -114,19 +113,13 @@ func (h *History) append(ctx context.Context, rows ...row) error {
 	// must not leave it unrecorded (ClickHouse has no transaction to roll them back with).
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
-	batch, err := h.native.PrepareBatch(ctx, "INSERT INTO "+HistoryTable+" (version_id, is_applied, dirty, tstamp, applied_by, duration_ms, checksum, seq)")
-	if err != nil {
-		return err
-	}
 	now := time.Now()
-	for _, r := range rows {
-		if err := batch.Append(r.version, boolU8(r.applied), boolU8(r.dirty), now, r.appliedBy,
-			float64(r.duration.Microseconds())/1000, r.checksum, h.seq()); err != nil {
-			_ = batch.Abort()
-			return err
-		}
+	vals := make([][]any, len(rows))
+	for i, r := range rows {
+		vals[i] = []any{r.version, boolU8(r.applied), boolU8(r.dirty), now, r.appliedBy,
+			float64(r.duration.Microseconds()) / 1000, r.checksum, h.seq()}
 	}
-	return batch.Send()
+	return h.insert(ctx, HistoryTable, []string{"version_id", "is_applied", "dirty", "tstamp", "applied_by", "duration_ms", "checksum", "seq"}, vals)
 }
 
 func boolU8(b bool) uint8 {

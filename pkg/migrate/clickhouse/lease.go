@@ -69,15 +69,8 @@ func (d *DB) LockHolder(ctx context.Context) (string, error) {
 }
 
 func (d *DB) writeLease(ctx context.Context, holder string, expires time.Time) error {
-	batch, err := d.native.PrepareBatch(ctx, "INSERT INTO "+LockTable+" (lock_id, holder, expires_at, seq)")
-	if err != nil {
-		return err
-	}
-	if err := batch.Append(lockID, holder, expires, uint64(time.Now().UnixNano())); err != nil {
-		_ = batch.Abort()
-		return err
-	}
-	return batch.Send()
+	return d.conn.Insert(ctx, LockTable, []string{"lock_id", "holder", "expires_at", "seq"},
+		[][]any{{lockID, holder, expires, uint64(time.Now().UnixNano())}})
 }
 
 func (d *DB) leaseHolder(ctx context.Context) (holder string, expires time.Time, err error) {
