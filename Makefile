@@ -10,7 +10,7 @@ DATE    ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
 LDFLAGS := -s -w -X github.com/brokle-ai/brokle/pkg/cli.version=$(VERSION) \
            -X github.com/brokle-ai/brokle/pkg/cli.commit=$(COMMIT) -X github.com/brokle-ai/brokle/pkg/cli.date=$(DATE)
 
-.PHONY: build test services lint fuzz libchdb dev-up migrate-verify bench bench-migrate bench-seed bench-start \
+.PHONY: build test services lint fuzz libchdb dev-up migrate-verify bench bench-verify bench-migrate bench-seed bench-start \
         db-create shell-db shell-clickhouse shell-redis release-check snapshot seed-dev seed-demo seed-test migrate-up migrate-down migrate-status migrate-reset create-migration migrate-validate
 
 build: ## build bin/brokle
@@ -88,10 +88,14 @@ create-migration: ## make create-migration DB=postgres NAME=add_x
 	@test -n "$(NAME)" || { echo "usage: make create-migration DB=postgres|clickhouse NAME=snake_case_name" >&2; exit 2; }
 	$(BROKLE) migrate create --db $(if $(filter all,$(DB)),postgres,$(DB)) --name $(NAME)
 
-bench: build ## every benchmark: migrate up and status vs goose and psql, seed vs \copy, start-up
+bench: build ## every benchmark: migrate up and status vs goose and psql, seed vs \copy, verify, start-up
 	bash bench/migrate.sh
 	bash bench/seed.sh
+	bash bench/verify.sh
 	bash bench/start.sh
+
+bench-verify: build
+	bash bench/verify.sh
 
 bench-migrate: build
 	bash bench/migrate.sh

@@ -33,9 +33,17 @@ type Conn interface {
 // engine is loaded (and its data folder opened) at once.
 func Open(t *target.ClickHouse) (Conn, error) {
 	if t.Embedded {
-		return openEmbedded(t)
+		c, err := openEmbedded(t)
+		if err != nil {
+			return nil, err
+		}
+		return c, nil
 	}
-	return openServer(t)
+	c, err := openServer(t)
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
 }
 
 // ServerVersion connects and returns the version of the server or the embedded engine.
