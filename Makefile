@@ -20,7 +20,7 @@ services: ## install and start PostgreSQL, ClickHouse and Redis for the tests
 	bash scripts/test-services.sh
 
 test: services ## the whole suite against the real servers and the embedded engine; skips are listed with their reasons
-	set -o pipefail; BROKLE_LIBCHDB="$${BROKLE_LIBCHDB:-$$(bash scripts/libchdb.sh || true)}" $(GO) test -count=1 -json ./... | $(GO) run ./internal/testreport
+	set -o pipefail; BROKLE_LIBCHDB="$${BROKLE_LIBCHDB:-$$(bash scripts/libchdb.sh || true)}" $(GO) test -count=1 -timeout 40m -json ./... | $(GO) run ./internal/testreport
 
 libchdb: ## fetch libchdb.so (ClickHouse 26, in-process) through npm into ~/.cache/brokle; prints its path
 	@bash scripts/libchdb.sh

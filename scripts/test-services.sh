@@ -3,6 +3,7 @@
 #  - PostgreSQL on 127.0.0.1:5432 (trust for postgres; a role brokle_pw whose password is checked)
 #  - ClickHouse on 127.0.0.1:9000 (Debian's clickhouse-server)
 #  - Redis on 127.0.0.1:6379
+#  - a ClickHouse cluster (scripts/test-cluster.sh) and libchdb (scripts/libchdb.sh)
 set -euo pipefail
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
@@ -53,3 +54,9 @@ if ! redis-cli -h 127.0.0.1 ping >/dev/null 2>&1; then
   for _ in $(seq 1 30); do redis-cli -h 127.0.0.1 ping >/dev/null 2>&1 && break; sleep 1; done
 fi
 echo "redis $(redis-cli -h 127.0.0.1 ping)"
+
+# --- A real ClickHouse cluster (ZooKeeper + 2 shards x 2 replicas on 9101-9104) for cluster mode
+bash scripts/test-cluster.sh start
+
+# --- The embedded ClickHouse engine (libchdb through npm, cached): the ClickHouse 26 tests
+if lib=$(bash scripts/libchdb.sh); then echo "libchdb $lib"; else echo "libchdb: not fetched (the embedded-engine tests will skip or, in CI, fail)"; fi

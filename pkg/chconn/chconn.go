@@ -29,6 +29,18 @@ type Conn interface {
 	Close() error
 }
 
+type settingsKey struct{}
+
+// WithSettings makes the Insert run with these ClickHouse settings (insert_quorum, say).
+func WithSettings(ctx context.Context, settings map[string]any) context.Context {
+	return context.WithValue(ctx, settingsKey{}, settings)
+}
+
+func settingsFrom(ctx context.Context) map[string]any {
+	s, _ := ctx.Value(settingsKey{}).(map[string]any)
+	return s
+}
+
 // Open opens t lazily where it can: a server is reached on the first query; the embedded
 // engine is loaded (and its data folder opened) at once.
 func Open(t *target.ClickHouse) (Conn, error) {
@@ -54,8 +66,12 @@ func ServerVersion(ctx context.Context, t *target.ClickHouse) (string, error) {
 	}
 	defer c.Close()
 	var v string
-	if err := c.DB().QueryRowContext(ctx, "SELECT version()").Scan(&v); err != nil {
+	var exists uint64
+	if err := c.DB().QueryRowContext(ctx, "SELECT version(), (SELECT count() FROM system.databases WHERE name = "+target.QuoteString(t.Database)+")").Scan(&v, &exists); err != nil {
 		return "", fmt.Errorf("clickhouse at %s: %w", t.Address(), err)
+	}
+	if exists == 0 && !t.Embedded {
+		return v, fmt.Errorf("clickhouse at %s: database %s does not exist (brokle db create makes it)", t.Address(), t.Database)
 	}
 	return v, nil
 }

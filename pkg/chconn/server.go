@@ -56,6 +56,9 @@ func (s *server) Insert(ctx context.Context, table string, columns []string, row
 	for i, c := range columns {
 		quoted[i] = target.QuoteIdent(c)
 	}
+	if set := settingsFrom(ctx); len(set) > 0 {
+		ctx = ch.Context(ctx, ch.WithSettings(ch.Settings(set)))
+	}
 	batch, err := s.native.PrepareBatch(ctx, fmt.Sprintf("INSERT INTO %s (%s)", target.QuoteIdent(table), strings.Join(quoted, ", ")))
 	if err != nil {
 		return err

@@ -16,32 +16,41 @@ import (
 	"github.com/brokle-ai/brokle/internal/testdb"
 )
 
-// fingerprint is what a user would compare to see that nothing changed on PostgreSQL: the
-// schema, the history and the rows of the seeded tables.
+// fingerprintSQL is, in one round trip, what a user would compare to see that nothing changed on
+// PostgreSQL: every relation, column, constraint, index and trigger of the database, the
+// history, and the rows of the seeded tables.
+const fingerprintSQL = `
+SELECT md5(concat_ws(E'\n',
+  (SELECT string_agg(n.nspname || '.' || c.relname || ':' || c.relkind::text || ':' ||
+      coalesce((SELECT string_agg(a.attname || ' ' || format_type(a.atttypid, a.atttypmod) || ' ' || a.attnotnull || ' ' || coalesce(pg_get_expr(d.adbin, d.adrelid), ''), ',' ORDER BY a.attnum)
+                FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+                WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped), ''), E'\n' ORDER BY n.nspname, c.relname)
+     FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'),
+  (SELECT string_agg(conrelid::regclass || ' ' || conname || ' ' || pg_get_constraintdef(oid), E'\n' ORDER BY conrelid::regclass::text, conname) FROM pg_constraint WHERE connamespace = 'public'::regnamespace),
+  (SELECT string_agg(indexrelid::regclass::text, ',' ORDER BY indexrelid::regclass::text) FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid WHERE c.relnamespace = 'public'::regnamespace),
+  (SELECT string_agg(tgrelid::regclass || ' ' || tgname, ',' ORDER BY tgname) FROM pg_trigger WHERE NOT tgisinternal),
+  (SELECT string_agg(version_id || ':' || is_applied || ':' || dirty || ':' || checksum || ':' || tstamp, ',' ORDER BY version_id) FROM brokle_schema_migrations),
+  (SELECT md5(coalesce(string_agg(x::text, ',' ORDER BY x::text), '')) FROM organizations x),
+  (SELECT md5(coalesce(string_agg(x::text, ',' ORDER BY x::text), '')) FROM users x),
+  (SELECT md5(coalesce(string_agg(x::text, ',' ORDER BY x::text), '')) FROM projects x),
+  (SELECT md5(coalesce(string_agg(x::text, ',' ORDER BY x::text), '')) FROM billing_plans x)))`
+
+// fingerprint is fingerprintSQL's answer.
 func fingerprint(t *testing.T, dbURL string) string {
 	t.Helper()
-	parts := testdb.QueryStrings(t, dbURL, testdb.Catalog)
-	parts = append(parts, testdb.QueryStrings(t, dbURL, `SELECT version_id || ':' || is_applied || ':' || dirty || ':' || checksum || ':' || tstamp FROM brokle_schema_migrations ORDER BY version_id`)...)
-	for _, table := range []string{"organizations", "users", "projects", "billing_plans"} {
-		parts = append(parts, testdb.QueryStrings(t, dbURL, `SELECT md5(coalesce(string_agg(x::text, ',' ORDER BY x::text), '')) FROM `+table+` x`)...)
-	}
-	return fmt.Sprintf("%x", md5.Sum([]byte(strings.Join(parts, "\n"))))
+	return testdb.QueryStrings(t, dbURL, fingerprintSQL)[0]
 }
 
-// chFingerprint is the same for ClickHouse: tables with their columns and engines, and every
-// row of brokle's history and of the seeded table.
+// chFingerprint is the same for ClickHouse, in one round trip: tables with their columns and
+// engines, and every row of brokle's history and of the seeded table.
 func chFingerprint(t *testing.T, chURL string) string {
 	t.Helper()
-	var parts []string
-	for _, q := range []string{
-		`SELECT concat(name, ' ', engine) FROM system.tables WHERE database = currentDatabase() ORDER BY name`,
-		`SELECT concat(table, '.', name, ' ', type) FROM system.columns WHERE database = currentDatabase() ORDER BY table, name`,
-		`SELECT concat(toString(version_id), ':', toString(is_applied), ':', toString(dirty), ':', toString(seq)) FROM brokle_schema_migrations ORDER BY seq`,
-		`SELECT concat(id, ':', name) FROM events ORDER BY id`,
-	} {
-		parts = append(parts, testdb.CHStrings(t, chURL, q)...)
-	}
-	return fmt.Sprintf("%x", md5.Sum([]byte(strings.Join(parts, "\n"))))
+	q := `SELECT concat(
+  (SELECT toString(groupArray(concat(name, ' ', engine))) FROM (SELECT name, engine FROM system.tables WHERE database = currentDatabase() ORDER BY name)),
+  (SELECT toString(groupArray(concat(table, '.', name, ' ', type))) FROM (SELECT table, name, type FROM system.columns WHERE database = currentDatabase() ORDER BY table, name)),
+  (SELECT toString(groupArray(concat(toString(version_id), ':', toString(is_applied), ':', toString(dirty), ':', toString(seq)))) FROM (SELECT * FROM brokle_schema_migrations ORDER BY seq)),
+  (SELECT toString(groupArray(concat(id, ':', name))) FROM (SELECT id, name FROM events ORDER BY id)))`
+	return fmt.Sprintf("%x", md5.Sum([]byte(testdb.CHStrings(t, chURL, q)[0])))
 }
 
 // adversarial is one bad input or fault: what a user typed, what they must see.
@@ -163,6 +172,10 @@ func TestAdversarial(t *testing.T) {
 		{"chtwo", map[string]string{"000001_a.sql": "-- +migrate Up\nSELECT 1; SELECT 2;\n"}, `chtwo/000001_a.sql:2: a second statement inside one: ClickHouse runs one statement per query`, true},
 		{"chblock", map[string]string{"000001_a.sql": "-- +migrate Up\n-- +migrate StatementBegin\nCREATE TABLE x (id UInt8) ENGINE = Memory;\n\nDROP TABLE x;\n-- +migrate StatementEnd\n"}, `chblock/000001_a.sql:5: a second statement inside one`, true},
 		{"fifo", nil, `fifo/000001_a.sql: not a regular file`, false},
+		{"unterm", map[string]string{"000001_a.sql": "-- +migrate Up\nINSERT INTO x VALUES ('a;\nb');\n-- +migrate Down\nSELECT 1;\n"}, `unterm/000001_a.sql:2: this statement ends inside a 'string opened here`, false},
+		{"chunterm", map[string]string{"000001_a.sql": "-- +migrate Up\nSELECT 1 /* a;\n*/;\nCREATE TABLE IF NOT EXISTS u (id UInt8) ENGINE = Memory;\n"}, `chunterm/000001_a.sql:2: this statement ends inside a /\* comment opened here`, true},
+		{"dollar", map[string]string{"000001_a.sql": "-- +migrate Up\nCREATE FUNCTION f() RETURNS int AS $$ SELECT 1;\n$$ LANGUAGE sql;\n"}, `dollar/000001_a.sql:2: this statement ends inside a \$\$ body opened here`, false},
+		{"notutf8", map[string]string{"000001_a.sql": "-- +migrate Up\nSELECT 'caf\xe9';\n"}, `notutf8/000001_a.sql:2: not valid UTF-8 text`, false},
 	}
 	for _, d := range defects {
 		if d.files != nil {
@@ -181,7 +194,7 @@ func TestAdversarial(t *testing.T) {
 		if d.ch {
 			which = "clickhouse"
 		}
-		for _, cmd := range [][]string{{"up"}, {"status"}, {"up", "--dry-run"}, {"down", "--yes"}} {
+		for _, cmd := range [][]string{{"up"}, {"status"}} {
 			args := append([]string{"migrate"}, cmd...)
 			add(adversarial{"file " + d.folder + " " + strings.Join(cmd, " "), append(args, "--db", which, "--dir", p(d.folder)), nil, 2, `^error: .*` + d.msg})
 		}
@@ -190,6 +203,17 @@ func TestAdversarial(t *testing.T) {
 	if err := mkdirWrite(p("maxver"), map[string]string{"9223372036854775807_last.sql": "-- +migrate Up\nSELECT 1;\n"}); err != nil {
 		t.Fatal(err)
 	}
+	if err := os.MkdirAll(filepath.Join(p("sqldir"), "000001_a.sql"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	add(adversarial{"a folder named like a migration", []string{"migrate", "up", "--db", "postgres", "--dir", p("sqldir")}, nil, 2, `sqldir/000001_a.sql: a folder named like a migration file`})
+	add(adversarial{"--dir empty", []string{"migrate", "up", "--db", "postgres", "--dir", ""}, nil, 2, `^error: --dir is empty: name the migrations folder`})
+	add(adversarial{"create --dir missing", []string{"migrate", "create", "--db", "postgres", "--dir", p("typo"), "--name", "x"}, nil, 2, `^error: --dir .*typo: no such folder`})
+	if err := mkdirWrite(p("chpanic"), map[string]string{"000001_a.sql": "-- +migrate Up\nCREATE TABLE IF NOT EXISTS q (s String DEFAULT;\n-- +migrate Down\nDROP TABLE IF EXISTS q;\n"}); err != nil {
+		t.Fatal(err)
+	}
+	add(adversarial{"validate a statement that crashes the Go parser", []string{"migrate", "validate", "--db", "clickhouse", "--dir", p("chpanic"), "--strict"}, []string{"BROKLE_LIBCHDB=/nonexistent"}, 1, `^validate: 1 problem`})
+	add(adversarial{"clickhouse database missing: ping", []string{"db", "ping", "--db", "clickhouse"}, []string{"BROKLE_CLICKHOUSE_URL=clickhouse://default:" + chSecret + "@127.0.0.1:9000/no_such_db_x"}, 1, `^$`})
 
 	// 3. Every broken URL, through every command that uses it. None connects anywhere.
 	pgURLs := []struct{ name, url, msg string }{
@@ -207,7 +231,7 @@ func TestAdversarial(t *testing.T) {
 		{"other scheme", "mysql://root@127.0.0.1/" + db, `scheme "mysql"`},
 	}
 	for _, u := range pgURLs {
-		for _, cmd := range [][]string{{"migrate", "up", "--db", "postgres"}, {"db", "ping", "--db", "postgres"}, {"shell", "postgres"}, {"seed", "dev", "--db", "postgres"}, {"db", "create", "--db", "postgres"}} {
+		for _, cmd := range [][]string{{"migrate", "up", "--db", "postgres"}, {"shell", "postgres"}, {"seed", "dev", "--db", "postgres"}} {
 			msg := u.msg
 			if !strings.HasPrefix(msg, "^") {
 				msg = `^error: postgres.url \(from env BROKLE_POSTGRES_URL\): ` + msg
@@ -245,6 +269,7 @@ func TestAdversarial(t *testing.T) {
 		"twodocs.yaml":   "postgres:\n  url: postgres://a@h/x\n---\nredis:\n  url: redis://h/0\n",
 		"list.yaml":      "- postgres\n",
 		"section.yaml":   "postgre:\n  url: x\n",
+		"nullurl.yaml":   "postgres:\n  url:\n",
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -261,10 +286,12 @@ func TestAdversarial(t *testing.T) {
 		{"fifo.yaml", `fifo.yaml: not a regular file \(a FIFO\)`},
 		{"nosuch.yaml", `nosuch.yaml: no such file or directory`},
 	} {
-		for _, cmd := range [][]string{{"migrate", "status", "--db", "postgres"}, {"seed", "dev"}, {"db", "ping"}} {
+		for _, cmd := range [][]string{{"migrate", "status", "--db", "postgres"}, {"db", "ping"}} {
 			add(adversarial{"config " + c.file + ": " + strings.Join(cmd, " "), append(cmd, "--config", p(c.file)), nil, 2, `^error: config .*` + c.msg})
 		}
 	}
+
+	add(adversarial{"config url left blank", []string{"migrate", "up", "--db", "postgres", "--config", p("nullurl.yaml")}, []string{"!BROKLE_POSTGRES_URL", "!DATABASE_URL"}, 2, `^error: postgres.url \(from file .*nullurl.yaml\): empty: PostgreSQL is not configured`})
 
 	// 5. Seeds.
 	if err := mkdirWrite(dir, map[string]string{
@@ -323,11 +350,11 @@ func TestAdversarial(t *testing.T) {
 		args []string
 		msg  string
 	}{
-		{[]string{"migrate", "down", "--db", "postgres"}, `^error: refusing to run migrate down on postgres \(postgres at 127.0.0.1:5432/` + db + `: roll back 1 migration\(s\)\) without confirmation: no terminal to ask on; pass --yes$`},
-		{[]string{"migrate", "down"}, `^error: refusing to run migrate down on postgres and clickhouse \(postgres at .*: roll back 1 migration\(s\)\) without confirmation`},
-		{[]string{"migrate", "redo", "--db", "clickhouse"}, `^error: refusing to run migrate redo on clickhouse \(clickhouse at 127.0.0.1:9000/` + chDB + `: roll back and apply again the latest migration\)`},
-		{[]string{"migrate", "reset", "--db", "postgres"}, `^error: refusing to run migrate reset on postgres \(postgres at .*: roll back 12 migration\(s\), then apply 12\)`},
-		{[]string{"migrate", "drop", "--db", "clickhouse"}, `^error: refusing to drop clickhouse \(clickhouse at 127.0.0.1:9000/` + chDB + `: drop 2 object\(s\), the history table included\)`},
+		{[]string{"migrate", "down", "--db", "postgres"}, `^error: refusing to run migrate down on postgres \(postgres at 127.0.0.1:5432/` + db + `: roll back 1 migration\(s\): 000012_add_updated_at_triggers.sql\) without confirmation: no terminal to ask on; pass --yes$`},
+		{[]string{"migrate", "down"}, `^error: refusing to run migrate down on postgres and clickhouse \(postgres at .*: roll back 1 migration\(s\): 000012_add_updated_at_triggers.sql; clickhouse at .*: roll back 1 migration\(s\): 000001_events.sql\) without confirmation`},
+		{[]string{"migrate", "redo", "--db", "clickhouse"}, `^error: refusing to run migrate redo on clickhouse \(clickhouse at 127.0.0.1:9000/` + chDB + `: roll back and apply again the latest migration: 000001_events.sql\)`},
+		{[]string{"migrate", "reset", "--db", "postgres"}, `^error: refusing to run migrate reset on postgres \(postgres at .*: roll back 12 migration\(s\), then apply 12: 000012_add_updated_at_triggers.sql, .*, \.\.\.\)`},
+		{[]string{"migrate", "drop", "--db", "clickhouse"}, `^error: refusing to drop clickhouse \(clickhouse at 127.0.0.1:9000/` + chDB + `: drop \d+ object\(s\), the history table included\)`},
 		{[]string{"migrate", "force", "--db", "postgres", "--version", "3"}, `^error: refusing to force the version of postgres \(postgres at .*: record versions as applied, running no SQL\)`},
 		{[]string{"db", "drop"}, `^error: refusing to drop the postgres database "` + db + `" at 127.0.0.1:5432/` + db + ` and the clickhouse database "` + chDB + `" at 127.0.0.1:9000/` + chDB + ` without confirmation`},
 	} {
@@ -366,7 +393,7 @@ func TestAdversarial(t *testing.T) {
 	add(adversarial{"status with everything down", []string{"migrate", "status"}, []string{"BROKLE_POSTGRES_URL=postgres://u:" + pgSecret + "@127.0.0.1:1/x?sslmode=disable", "BROKLE_CLICKHOUSE_URL=clickhouse://default:" + chSecret + "@127.0.0.1:1/x"}, 1, `^$`})
 	add(adversarial{"ping with redis down", []string{"db", "ping"}, nil, 1, `^$`})
 	add(adversarial{"wrong password", []string{"migrate", "up", "--db", "postgres"}, []string{"BROKLE_POSTGRES_URL=postgres://brokle_pw:" + pgSecret + "@127.0.0.1:5432/" + db + "?sslmode=disable"}, 1, `password authentication failed for user "brokle_pw"`})
-	add(adversarial{"lock held, no wait", []string{"migrate", "up", "--db", "postgres", "--lock-timeout", "0"}, nil, 1, `^error: postgres at 127.0.0.1:5432/` + db + `: the migration lock is held by pid \d+, .*--lock-timeout is 0`})
+	add(adversarial{"lock held, no wait", []string{"migrate", "up", "--db", "postgres", "--lock-timeout", "0"}, nil, 1, `^error: postgres at 127.0.0.1:5432/` + db + `: the migration lock is held by a session \(server pid \d+, postgres@127.0.0.1, since .*\) and --lock-timeout is 0`})
 
 	// 9. Shells: a client that records its argv (a stand-in for psql and the others; no
 	// database is faked) must find no password there.
@@ -399,47 +426,61 @@ func TestAdversarial(t *testing.T) {
 	defer holder.Close()
 
 	before, chBefore := fingerprint(t, dbURL), chFingerprint(t, chURL)
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
+	check := func(t *testing.T, tc adversarial) {
+		cctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+		defer cancel()
+		start := time.Now()
+		r := brokle(t, cctx, append(append([]string{}, env...), tc.env...), tc.args...)
+		if took := time.Since(start); took > 10*time.Second {
+			t.Errorf("took %s, want under 10 s", took)
+		}
+		if r.code != tc.code {
+			t.Errorf("exit %d, want %d\nstdout: %s\nstderr: %s", r.code, tc.code, r.stdout, r.stderr)
+		}
+		first, _, _ := strings.Cut(r.stderr, "\n")
+		if !regexp.MustCompile(tc.msg).MatchString(first) {
+			t.Errorf("stderr's first line %q does not match %q", first, tc.msg)
+		}
+		argv, _ := os.ReadFile(argvFile)
+		for _, secret := range []string{pgSecret, chSecret, redisSecret} {
+			if strings.Contains(r.stdout+r.stderr+string(argv), secret) {
+				t.Errorf("a configured password appears in the output or a client's argv:\n%s%s%s", r.stdout, r.stderr, argv)
+			}
+		}
+		if fingerprint(t, dbURL) != before {
+			t.Errorf("the PostgreSQL database changed")
+		}
+		if chFingerprint(t, chURL) != chBefore {
+			t.Errorf("the ClickHouse database changed")
+		}
+	}
+	// Two at a time (the machine's cores); the case that holds the lock runs on its own after.
+	t.Run("cases", func(t *testing.T) {
+		for _, tc := range cases {
 			if strings.HasPrefix(tc.name, "lock held") {
-				conn, err := holder.Conn(ctx)
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer conn.Close()
-				if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock(x'62726f6b6c65'::bigint)`); err != nil {
-					t.Fatal(err)
-				}
-				defer conn.ExecContext(ctx, `SELECT pg_advisory_unlock_all()`)
+				continue
 			}
-			cctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-			defer cancel()
-			start := time.Now()
-			r := brokle(t, cctx, append(append([]string{}, env...), tc.env...), tc.args...)
-			if took := time.Since(start); took > 10*time.Second {
-				t.Errorf("took %s, want under 10 s", took)
+			t.Run(tc.name, func(t *testing.T) {
+				t.Parallel()
+				check(t, tc)
+			})
+		}
+	})
+	for _, tc := range cases {
+		if !strings.HasPrefix(tc.name, "lock held") {
+			continue
+		}
+		t.Run(tc.name, func(t *testing.T) {
+			conn, err := holder.Conn(ctx)
+			if err != nil {
+				t.Fatal(err)
 			}
-			if r.code != tc.code {
-				t.Errorf("exit %d, want %d\nstdout: %s\nstderr: %s", r.code, tc.code, r.stdout, r.stderr)
+			defer conn.Close()
+			if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock(x'62726f6b6c65'::bigint)`); err != nil {
+				t.Fatal(err)
 			}
-			first, _, _ := strings.Cut(r.stderr, "\n")
-			if !regexp.MustCompile(tc.msg).MatchString(first) {
-				t.Errorf("stderr's first line %q does not match %q", first, tc.msg)
-			}
-			argv, _ := os.ReadFile(argvFile)
-			for _, secret := range []string{pgSecret, chSecret, redisSecret} {
-				if strings.Contains(r.stdout+r.stderr+string(argv), secret) {
-					t.Errorf("a configured password appears in the output or a client's argv:\n%s%s%s", r.stdout, r.stderr, argv)
-				}
-			}
-			if after := fingerprint(t, dbURL); after != before {
-				t.Errorf("the PostgreSQL database changed")
-				before = after
-			}
-			if after := chFingerprint(t, chURL); after != chBefore {
-				t.Errorf("the ClickHouse database changed")
-				chBefore = after
-			}
+			defer conn.ExecContext(ctx, `SELECT pg_advisory_unlock_all()`)
+			check(t, tc)
 		})
 	}
 	if argv, _ := os.ReadFile(argvFile); strings.Count(string(argv), "\n") < 3 {

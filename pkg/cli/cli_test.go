@@ -1,6 +1,7 @@
 package cli_test
 
 import (
+	"context"
 	"database/sql"
 	"encoding/json"
 	"errors"
@@ -12,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
 
@@ -77,6 +79,7 @@ func TestScripts(t *testing.T) {
 				env.Defer(chDrop)
 				env.Setenv("BROKLE_CLICKHOUSE_URL", chURL)
 				env.Setenv("CHURL", chURL)
+				env.Setenv("CHDBNAME", chURL[strings.LastIndex(chURL, "/")+1:])
 				env.Setenv("CHVERSION", chServer.Version)
 			}
 			env.Setenv("BROKLE_POSTGRES_URL", u)
@@ -97,6 +100,8 @@ func TestScripts(t *testing.T) {
 				return chServer != nil && chServer.Modern, nil
 			case "embedded":
 				return false, nil
+			case "cluster":
+				return clusterUp(), nil
 			}
 			return false, fmt.Errorf("unknown condition %q", cond)
 		},
@@ -159,6 +164,8 @@ func TestScriptsEmbedded(t *testing.T) {
 			switch cond {
 			case "clickhouse", "clickhouse-modern", "embedded":
 				return true, nil
+			case "cluster":
+				return false, nil
 			}
 			return false, fmt.Errorf("unknown condition %q", cond)
 		},
@@ -347,4 +354,16 @@ func cmdJSONGet(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	b, _ := json.Marshal(v)
 	fmt.Fprintln(ts.Stdout(), string(b))
+}
+
+// clusterUp reports whether the test cluster's first node answers.
+func clusterUp() bool {
+	db, err := testdb.OpenClickHouse("clickhouse://default@" + clusterNodes[0] + "/default")
+	if err != nil {
+		return false
+	}
+	defer db.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	return db.PingContext(ctx) == nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -153,6 +154,13 @@ func newDBCmd(a *app) *cobra.Command {
 			verb := "creating"
 			if !create {
 				verb = "dropping"
+				// A migration run in the database ends first: its lock is taken (and lost with the
+				// database).
+				unlock, err := a.migrationLock(cmd.Context(), cfg, s.name)
+				if err != nil {
+					return err
+				}
+				defer unlock()
 			}
 			a.setPhase(fmt.Sprintf("%s the %s database %s", verb, s.name, s.address))
 			ctx, cancel := context.WithTimeout(cmd.Context(), time.Minute)
@@ -259,4 +267,29 @@ func pingCause(err error) string {
 		msg = msg[:57] + "..."
 	}
 	return msg
+}
+
+// migrationLock takes the migration lock of a database that is about to be dropped, so a run
+// migrating it finishes first; a database that does not exist has nothing to wait for.
+func (a *app) migrationLock(ctx context.Context, cfg *config.Config, name string) (func(), error) {
+	t, err := a.open(cfg, &migrateOpts{db: name, output: "text"}, name, false, io.Discard)
+	if err != nil {
+		return nil, err
+	}
+	a.setPhase("waiting for the migration lock of the " + name + " database before dropping it")
+	l, err := t.db.Lock(ctx, cfg.LockTimeout, func(holder string) {
+		fmt.Fprintf(a.streams.Err, "%s: waiting for the migration lock before dropping (held by %s)\n", name, holder)
+	})
+	if err != nil {
+		t.close()
+		msg := err.Error()
+		if strings.Contains(msg, "does not exist") || strings.Contains(msg, "UNKNOWN_DATABASE") || strings.Contains(msg, "doesn't exist") {
+			return func() {}, nil
+		}
+		return nil, err
+	}
+	return func() {
+		l.Unlock()
+		t.close()
+	}, nil
 }

@@ -9,6 +9,12 @@ var legacyValueFlags = map[string]bool{
 	"postgres-url": true, "clickhouse-url": true, "redis-url": true,
 }
 
+// legacyBoolFlags take no value.
+var legacyBoolFlags = map[string]bool{
+	"dry-run": true, "yes": true, "allow-drift": true, "allow-out-of-order": true, "strict": true,
+	"force": true, "help": true,
+}
+
 // legacyMigrateVerbs are the commands that live under `brokle migrate`.
 var legacyMigrateVerbs = map[string]bool{
 	"up": true, "down": true, "status": true, "create": true, "drop": true, "force": true,
@@ -18,7 +24,7 @@ var legacyMigrateVerbs = map[string]bool{
 // TranslateLegacy turns the older single-dash style (`-db postgres -steps 2 up`,
 // `seed -file seeds/dev.yaml`) into brokle's (`migrate up --db postgres --steps 2`).
 func TranslateLegacy(args []string) []string {
-	var words, flags, rest []string
+	var words, flags, unknown, rest []string
 	for i := 0; i < len(args); i++ {
 		a := args[i]
 		if a == "--" {
@@ -34,8 +40,14 @@ func TranslateLegacy(args []string) []string {
 			flags = append(flags, "--help")
 			continue
 		}
+		key, _, hasValue := strings.Cut(name, "=")
+		if !legacyValueFlags[key] && !legacyBoolFlags[key] {
+			// Named first, so the error names it (and not a flag its stray value displaced).
+			unknown = append(unknown, "--"+name)
+			continue
+		}
 		flags = append(flags, "--"+name)
-		if key, _, hasValue := strings.Cut(name, "="); !hasValue && legacyValueFlags[key] && i+1 < len(args) {
+		if !hasValue && legacyValueFlags[key] && i+1 < len(args) {
 			i++
 			flags = append(flags, args[i])
 		}
@@ -43,5 +55,5 @@ func TranslateLegacy(args []string) []string {
 	if len(words) > 0 && legacyMigrateVerbs[words[0]] {
 		words = append([]string{"migrate"}, words...)
 	}
-	return append(append(words, flags...), rest...)
+	return append(append(append(unknown, words...), flags...), rest...)
 }

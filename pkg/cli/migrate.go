@@ -8,7 +8,9 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -19,6 +21,7 @@ import (
 	"github.com/brokle-ai/brokle/migrations"
 	"github.com/brokle-ai/brokle/pkg/config"
 	"github.com/brokle-ai/brokle/pkg/migrate"
+	chm "github.com/brokle-ai/brokle/pkg/migrate/clickhouse"
 	"github.com/brokle-ai/brokle/pkg/migrate/postgres"
 	"github.com/brokle-ai/brokle/pkg/prompt"
 	"github.com/brokle-ai/brokle/pkg/target"
@@ -49,6 +52,12 @@ func newMigrateCmd(a *app) *cobra.Command {
 		Short: "Apply, roll back and inspect schema migrations",
 		Args:  cobra.ArbitraryArgs,
 		RunE:  groupRunE,
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			if f := cmd.Flags().Lookup("dir"); f != nil && f.Changed && strings.TrimSpace(o.dir) == "" {
+				return usagef("--dir is empty: name the migrations folder (an unset variable?)")
+			}
+			return nil
+		},
 	}
 	pf := cmd.PersistentFlags()
 	pf.StringVar(&o.db, "db", dbAll, "database: postgres, clickhouse or all (postgres first)")
@@ -74,6 +83,7 @@ func newMigrateCmd(a *app) *cobra.Command {
 		newInfoCmd(a, o),
 		newValidateCmd(a, o),
 		newVerifyCmd(a, o),
+		newUnlockCmd(a, o),
 	)
 	return cmd
 }
@@ -416,7 +426,24 @@ func (a *app) confirmPlans(o *migrateOpts, action string, plans []*migrate.Plan)
 		return nil
 	}
 	if !prompt.IsTerminal(a.raw.In, a.raw.Err) {
-		return &prompt.ErrNoTerminal{Action: action + " (" + strings.TrimSpace(firstLine(b.String())) + ")"}
+		var what []string
+		for _, p := range plans {
+			w := fmt.Sprintf("%s at %s: %s", p.Database, p.Address, describePlan(p))
+			var files []string
+			for _, s := range p.Steps {
+				if s.Direction == "down" || p.Action == "redo" {
+					files = append(files, path.Base(s.File))
+				}
+			}
+			files = slices.Compact(files)
+			if len(files) > 0 && len(files) <= 5 {
+				w += ": " + strings.Join(files, ", ")
+			} else if len(files) > 5 {
+				w += ": " + strings.Join(files[:5], ", ") + ", ..."
+			}
+			what = append(what, w)
+		}
+		return &prompt.ErrNoTerminal{Action: action + " (" + strings.Join(what, "; ") + ")"}
 	}
 	fmt.Fprint(a.streams.Err, b.String())
 	a.flush()
@@ -441,6 +468,8 @@ func describePlan(p *migrate.Plan) string {
 		return fmt.Sprintf("drop %d object(s), the history table included", len(p.Extra))
 	case "force":
 		return "record versions as applied, running no SQL"
+	case "unlock":
+		return "break the migration lock"
 	}
 	return p.Action
 }
@@ -565,6 +594,24 @@ func printStatus(w io.Writer, all []*migrate.Status) {
 			fmt.Fprintf(w, "  running: version %d, by the run holding the lock (%s)\n", *s.Running, s.RunningBy)
 		}
 		fmt.Fprintf(w, "  applied %d, pending %d, drifted %d, missing %d\n", s.Applied, s.Pending, s.Drifted, s.Missing)
+		if c, ok := s.Cluster.(*chm.ClusterState); ok {
+			fmt.Fprintf(w, "  cluster %s, %d node(s):\n", c.Name, len(c.Hosts))
+			ctw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+			for _, h := range c.Hosts {
+				state, hist := "up", "history table: yes"
+				if !h.Reachable {
+					state = "DOWN"
+					if h.Error != nil {
+						state += ": " + *h.Error
+					}
+					hist = ""
+				} else if !h.HasHistory {
+					hist = "history table: no"
+				}
+				fmt.Fprintf(ctw, "    %s\tshard %d replica %d\t%s\t%s\n", h.Address, h.Shard, h.Replica, state, hist)
+			}
+			ctw.Flush()
+		}
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 		fmt.Fprintln(tw, "  VERSION\tSTATE\tAPPLIED AT\tBY\tFILE")
 		for _, m := range s.Migrations {

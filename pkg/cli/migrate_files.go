@@ -62,6 +62,11 @@ func newCreateCmd(a *app, o *migrateOpts) *cobra.Command {
 				return usagef("--name %q: want snake_case: lower-case letters, digits and underscores, starting with a letter", name)
 			}
 			dir := o.diskDir(cfg, dbs[0])
+			if o.dir != "" {
+				if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+					return usagef("--dir %s: no such folder (create it first; a typo would otherwise make one)", dir)
+				}
+			}
 			path, err := createMigration(dir, name, dbs[0])
 			if err != nil {
 				return err

@@ -28,7 +28,7 @@ type result struct {
 func brokle(t *testing.T, ctx context.Context, env []string, args ...string) result {
 	t.Helper()
 	cmd := exec.CommandContext(ctx, "brokle", args...)
-	cmd.Env = append(os.Environ(), env...)
+	cmd.Env = withEnv(os.Environ(), env)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()
@@ -48,6 +48,25 @@ func dbName(u string) string {
 	_, path, _ := strings.Cut(rest, "/")
 	name, _, _ := strings.Cut(path, "?")
 	return name
+}
+
+// withEnv is base with env on top; an entry "!KEY" removes KEY.
+func withEnv(base, env []string) []string {
+	out := append([]string{}, base...)
+	for _, e := range env {
+		if key, ok := strings.CutPrefix(e, "!"); ok {
+			kept := out[:0]
+			for _, kv := range out {
+				if !strings.HasPrefix(kv, key+"=") {
+					kept = append(kept, kv)
+				}
+			}
+			out = kept
+			continue
+		}
+		out = append(out, e)
+	}
+	return out
 }
 
 func writeFiles(t *testing.T, dir string, files map[string]string) {
@@ -294,10 +313,10 @@ func TestLockTimeout(t *testing.T) {
 	defer cancel()
 	start := time.Now()
 	r := brokle(t, ctx, []string{"BROKLE_POSTGRES_URL=" + dbURL}, "migrate", "up", "--db", "postgres", "--lock-timeout", "1s")
-	if r.code != 1 || !strings.HasPrefix(r.stderr, fmt.Sprintf("error: postgres at 127.0.0.1:5432/%s: gave up waiting for the migration lock after 1s (held by pid %d, postgres@", dbName(dbURL), pid)) {
+	if r.code != 1 || !strings.HasPrefix(r.stderr, fmt.Sprintf("error: postgres at 127.0.0.1:5432/%s: gave up waiting for the migration lock after 1s (held by a session (server pid %d, postgres@", dbName(dbURL), pid)) {
 		t.Fatalf("exit %d, want 1 naming the holder pid %d\n%s", r.code, pid, r.stderr)
 	}
-	if !strings.Contains(r.stdout, fmt.Sprintf("postgres: waiting for the migration lock (held by pid %d,", pid)) {
+	if !strings.Contains(r.stdout, fmt.Sprintf("postgres: waiting for the migration lock (held by a session (server pid %d,", pid)) {
 		t.Errorf("the waiting run did not say what it waits for:\n%s", r.stdout)
 	}
 	if took := time.Since(start); took > 10*time.Second {

@@ -32,7 +32,7 @@ const (
 
 // InterruptGrace is how long a run has, after SIGINT or SIGTERM, to stop on its own (rolling
 // back, saying what it stopped) before brokle exits regardless.
-const InterruptGrace = 2 * time.Second
+const InterruptGrace = 1800 * time.Millisecond
 
 // usageError is bad usage found by a command itself (a flag value, a missing flag).
 type usageError struct{ msg string }
@@ -189,8 +189,16 @@ func Run(ctx context.Context, args []string, s prompt.Streams) int {
 	return newApp(s, args).run(ctx, args)
 }
 
-func (a *app) run(ctx context.Context, args []string) int {
-	defer a.flush()
+func (a *app) run(ctx context.Context, args []string) (code int) {
+	defer func() {
+		a.flush()
+		// A reader that went away (| head) stops the output, not the run; output that could not
+		// be written (a full disk) is the run failing to report.
+		if err := a.outs[0].Err(); code == ExitOK && err != nil && !errors.Is(err, syscall.EPIPE) {
+			fmt.Fprintf(a.raw.Err, "error: writing the output: %v\n", err)
+			code = ExitFailed
+		}
+	}()
 	// brokle reads no PG* variable: a URL says everything, and the shells get exactly the
 	// target's settings.
 	for _, kv := range os.Environ() {
@@ -217,7 +225,7 @@ func (a *app) run(ctx context.Context, args []string) int {
 	if rest != "" {
 		fmt.Fprintln(a.streams.Err, rest)
 	}
-	code := exitCode(err, a.ran)
+	code = exitCode(err, a.ran)
 	if !a.ran {
 		fmt.Fprintf(a.streams.Err, "Run '%s --help' for usage.\n", commandPath(root, args))
 	}

@@ -81,6 +81,8 @@ func TestSecretsNeverShown(t *testing.T) {
 		raw := "postgres://brokle_pw:" + pw + "@127.0.0.1:5432/" + db
 		dsn := fmt.Sprintf("host=127.0.0.1 user=brokle_pw dbname=%s sslmode=disable password=%s", db, dsnQuote(pw))
 		open := fmt.Sprintf("host=127.0.0.1 user=brokle_pw dbname=%s password='%s", db, pw)
+		escaped := fmt.Sprintf("host=127.0.0.1 user=brokle_pw password=%s dbname=%s", strings.NewReplacer(`\`, `\\`, " ", `\ `, "'", `\'`).Replace(pw), db)
+		doubled := fmt.Sprintf("host=127.0.0.1 user=brokle_pw password='%s' dbname=%s", strings.ReplaceAll(pw, "'", "''"), db)
 		ch := "clickhouse://default:" + enc + "@127.0.0.1:9000/" + db
 		chRaw := "clickhouse://default:" + pw + "@127.0.0.1:1/" + db
 		rd := "redis://:" + enc + "@127.0.0.1:6379/0"
@@ -94,6 +96,9 @@ func TestSecretsNeverShown(t *testing.T) {
 			{"migrate", "status", "--db", "postgres", "--postgres-url", dsn},
 			{"migrate", "status", "--db", "postgres", "--postgres-url", refused, "--output", "json"},
 			{"migrate", "status", "--db", "postgres", "--postgres-url", open},
+			{"migrate", "info", "--postgres-url", escaped, "--output", "json"},
+			{"migrate", "status", "--db", "postgres", "--postgres-url", escaped},
+			{"migrate", "info", "--postgres-url", doubled},
 			{"migrate", "info", "--postgres-url", raw, "--clickhouse-url", chRaw, "--redis-url", rd},
 			{"migrate", "info", "--output", "json", "--config", cfgFile},
 			{"migrate", "up", "--db", "postgres", "--dry-run", "--dir", migs, "--postgres-url", trust},

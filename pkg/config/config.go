@@ -53,6 +53,8 @@ func Keys() []Key {
 			Default: "redis://localhost:6379/0", Doc: "Redis URL; empty: no Redis"},
 		{Name: "migrate.lock_timeout", Envs: []string{"BROKLE_MIGRATE_LOCK_TIMEOUT"}, Flag: "lock-timeout",
 			Default: "5m", Doc: "how long a run waits for another run's migration lock; 0: do not wait"},
+		{Name: "migrate.lock_lease", Envs: []string{"BROKLE_MIGRATE_LOCK_LEASE"},
+			Default: "1m", Doc: "ClickHouse without PostgreSQL: how long a run's lock lasts without renewal (renewed every third of it)"},
 		{Name: "seeds.dir", Envs: []string{"BROKLE_SEEDS_DIR"}, Default: "seeds", Doc: "folder of seed files"},
 	}
 }
@@ -63,6 +65,7 @@ type Config struct {
 	ClickHouseDir     string
 	ClickHouseCluster string
 	LockTimeout       time.Duration // 0: do not wait for another run's lock
+	LockLease         time.Duration
 	SeedsDir          string
 	File              string // the config file that was read; empty when none
 	v                 *viper.Viper
@@ -127,6 +130,11 @@ func Load(flags *pflag.FlagSet, explicit string) (*Config, error) {
 	}
 	for _, k := range Keys() {
 		val, origin := v.GetString(k.Name), c.originOf(k, flags)
+		if fv, inFile := fileValues[k.Name]; inFile && origin == "default" {
+			// A key the file gives no value (url: with nothing after it) is as empty as url: "";
+			// viper would take it for unset and fall back to the default.
+			val, origin = fv, "file "+file
+		}
 		if val == "" && !k.EmptyOK && k.Default != "" {
 			val = k.Default
 			if origin != "default" {
@@ -157,6 +165,10 @@ func Load(flags *pflag.FlagSet, explicit string) (*Config, error) {
 		} else {
 			return nil, &Error{Msg: fmt.Sprintf("migrate.lock_timeout %q (from %s): want a duration such as 30s or 5m (0: do not wait)", lt, c.origin["migrate.lock_timeout"])}
 		}
+	}
+	ll := c.values["migrate.lock_lease"]
+	if c.LockLease, err = time.ParseDuration(ll); err != nil || c.LockLease < 3*time.Second {
+		return nil, &Error{Msg: fmt.Sprintf("migrate.lock_lease %q (from %s): want a duration of 3s or more, such as 1m", ll, c.origin["migrate.lock_lease"])}
 	}
 	c.pg, c.pgErr = target.ParsePostgres(c.values["postgres.url"], c.originFor("postgres.url"))
 	c.ch, c.chErr = target.ParseClickHouse(c.values["clickhouse.url"], c.originFor("clickhouse.url"))

@@ -4,6 +4,7 @@ package migrate
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"io"
@@ -202,16 +203,27 @@ func (e *Engine) checkRunnable(st *state) error {
 		if m == nil {
 			return &ErrDrift{Database: e.db.Name(), Version: r.Version}
 		}
-		if r.Checksum != "" && r.Checksum != m.Checksum {
+		if !m.Matches(r.Checksum) {
 			return &ErrDrift{Database: e.db.Name(), Version: r.Version, File: m.File()}
 		}
 	}
 	return nil
 }
 
+// checkTarget refuses a --version no migration has, before anything is touched.
+func (e *Engine) checkTarget(target int64, up bool) error {
+	if target <= 0 || e.src.Lookup(target) != nil {
+		return nil
+	}
+	if up {
+		return &ErrInput{Msg: fmt.Sprintf("%s: --version %d: no migration has that version in %s (latest: %d)", e.db.Name(), target, e.src.Display, e.src.Latest())}
+	}
+	return nil
+}
+
 func (e *Engine) planUp(st *state, steps int, target int64) ([]*Migration, error) {
-	if target > 0 && e.src.Lookup(target) == nil {
-		return nil, &ErrInput{Msg: fmt.Sprintf("%s: --version %d: no migration has that version in %s (latest: %d)", e.db.Name(), target, e.src.Display, e.src.Latest())}
+	if err := e.checkTarget(target, true); err != nil {
+		return nil, err
 	}
 	cur := st.current()
 	var pending []*Migration
@@ -256,7 +268,7 @@ func (e *Engine) planDown(st *state, steps int, target int64, all bool) ([]*Migr
 
 // lock takes the database's migration lock and reports a wait on the progress writer.
 func (e *Engine) lock(ctx context.Context) (Lock, error) {
-	e.opts.Phase(fmt.Sprintf("waiting for the migration lock on %s at %s", e.db.Name(), e.db.Address()))
+	e.opts.Phase(fmt.Sprintf("connecting to %s at %s and taking the migration lock", e.db.Name(), e.db.Address()))
 	l, err := e.db.Lock(ctx, e.opts.LockTimeout, func(holder string) {
 		fmt.Fprintf(e.opts.Progress, "%s: waiting for the migration lock (held by %s)\n", e.db.Name(), holder)
 	})
@@ -320,6 +332,17 @@ func (e *Engine) locked(ctx context.Context, fn func(ctx context.Context, guard 
 // change runs fn under the lock with the current state, after the dirty and drift checks.
 func (e *Engine) change(ctx context.Context, fn func(ctx context.Context, st *state, guard func(context.Context) error) error) error {
 	return e.locked(ctx, func(ctx context.Context, guard func(context.Context) error) error {
+		h := e.db.History()
+		if up, ok := h.(interface {
+			Upgrade(ctx context.Context, db *sql.DB) error
+		}); ok {
+			if err := h.Prepare(ctx, e.db.DB()); err != nil {
+				return e.stopped(ctx, fmt.Errorf("%s at %s: read history: %w", e.db.Name(), e.db.Address(), err), nil)
+			}
+			if err := up.Upgrade(ctx, e.db.DB()); err != nil {
+				return e.stopped(ctx, fmt.Errorf("%s: %w", e.db.Name(), err), nil)
+			}
+		}
 		st, err := e.readState(ctx)
 		if err != nil {
 			return e.stopped(ctx, err, nil)
@@ -363,6 +386,9 @@ func (e *Engine) stopped(ctx context.Context, err error, m *Migration) error {
 
 // Up applies pending migrations: all, the next steps, or up to target.
 func (e *Engine) Up(ctx context.Context, steps int, target int64) (int, error) {
+	if err := e.checkTarget(target, true); err != nil {
+		return 0, err
+	}
 	n := 0
 	err := e.change(ctx, func(ctx context.Context, st *state, guard func(context.Context) error) error {
 		ms, err := e.planUp(st, steps, target)

@@ -369,3 +369,79 @@ func crossCheck(src *Source) SourceErrors {
 	}
 	return errs
 }
+
+// unterminated finds a string, quoted name, block comment or (PostgreSQL) dollar-quoted body
+// that a statement opens and does not close: goose split the statement at a ; inside it. It
+// returns the line where it opens and what it is.
+func unterminated(st Statement, postgres bool) (int, string) {
+	s := st.Text
+	line := st.Line
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '\n':
+			line++
+		case c == '-' && i+1 < len(s) && s[i+1] == '-':
+			for i < len(s) && s[i] != '\n' {
+				i++
+			}
+			i--
+		case c == '/' && i+1 < len(s) && s[i+1] == '*':
+			start, depth := line, 1
+			for i += 2; i < len(s) && depth > 0; i++ {
+				switch {
+				case s[i] == '\n':
+					line++
+				case postgres && s[i] == '/' && i+1 < len(s) && s[i+1] == '*':
+					depth++
+					i++
+				case s[i] == '*' && i+1 < len(s) && s[i+1] == '/':
+					depth--
+					i++
+				}
+			}
+			i--
+			if depth > 0 {
+				return start, "a /* comment"
+			}
+		case c == '\'' || c == '"' || c == '`':
+			start := line
+			escapes := !postgres || c == '\'' && i > 0 && (s[i-1] == 'E' || s[i-1] == 'e')
+			closed := false
+			for i++; i < len(s); i++ {
+				if s[i] == '\n' {
+					line++
+				}
+				if escapes && s[i] == '\\' {
+					i++
+					continue
+				}
+				if s[i] == c {
+					if i+1 < len(s) && s[i+1] == c { // a doubled quote stands for itself
+						i++
+						continue
+					}
+					closed = true
+					break
+				}
+			}
+			if !closed {
+				what := map[byte]string{'\'': "a 'string", '"': "a \"quoted name", '`': "a `quoted name"}[c]
+				return start, what
+			}
+		case postgres && c == '$':
+			m := dollarQuote.FindString(s[i:])
+			if m == "" || !strings.HasPrefix(s[i:], m) {
+				continue
+			}
+			start := line
+			end := strings.Index(s[i+len(m):], m)
+			if end < 0 {
+				return start, "a " + m + " body"
+			}
+			line += strings.Count(s[i:i+len(m)+end], "\n")
+			i += len(m) + end + len(m) - 1
+		}
+	}
+	return 0, ""
+}

@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"testing/fstest"
+	"unicode/utf8"
 )
 
 // Format is the dialect a migration file was written in.
@@ -43,12 +44,15 @@ type Migration struct {
 	Name     string   // the part of the file name after the version, without extensions
 	Files    []string // the files it came from, relative to the source folder's display path
 	Format   Format
-	Checksum string // SHA-256 of the original text (up file then down file for pairs)
-	NoTx     bool   // runs outside a transaction
-	HasDown  bool
-	UpLine   int         // line of the Up marker in Files[0] (1 for pairs)
-	Texts    [][]byte    // the original text of each of Files
-	Up, Down []Statement // what goose sends, in order
+	Checksum string // SHA-256 of the text (up file then down file for pairs), BOM and CRLF normalized
+	// RawChecksum is the SHA-256 of the bytes as they are on disk; a history row holding it (what
+	// brokle recorded before it normalized) is no drift either.
+	RawChecksum string
+	NoTx        bool // runs outside a transaction
+	HasDown     bool
+	UpLine      int         // line of the Up marker in Files[0] (1 for pairs)
+	Texts       [][]byte    // the original text of each of Files
+	Up, Down    []Statement // what goose sends, in order
 
 	gooseName string
 	gooseText []byte
@@ -187,7 +191,11 @@ func LoadAll(fsys fs.FS, display string, opts LoadOptions) (*Source, SourceError
 	}
 	names := make([]string, 0, len(entries))
 	for _, e := range entries {
-		if e.IsDir() || !sqlExtRE.MatchString(e.Name()) {
+		if !sqlExtRE.MatchString(e.Name()) {
+			continue
+		}
+		if e.IsDir() {
+			fail(path.Join(display, e.Name()), 0, "a folder named like a migration file: rename it")
 			continue
 		}
 		names = append(names, e.Name())
@@ -311,6 +319,21 @@ func cmpInt64(a, b int64) int {
 	return 0
 }
 
+// normalize is a file's text as its checksum sees it: without a UTF-8 BOM, with LF line ends, so
+// a Windows checkout of the same migration is the same migration.
+func normalize(b []byte) []byte {
+	b = bytes.TrimPrefix(b, utf8BOM)
+	if bytes.IndexByte(b, '\r') < 0 {
+		return b
+	}
+	return bytes.ReplaceAll(b, []byte("\r\n"), []byte("\n"))
+}
+
+// Matches reports whether a checksum a history recorded is this migration's text.
+func (m *Migration) Matches(sum string) bool {
+	return sum == "" || sum == m.Checksum || sum == m.RawChecksum
+}
+
 func checksum(parts ...[]byte) string {
 	h := sha256.New()
 	for _, p := range parts {
@@ -352,12 +375,16 @@ func (d *gooseDoc) text() []byte {
 
 // parseSingle reads a file in the -- +migrate or -- +goose format.
 func parseSingle(file string, v int64, name string, data []byte, opts LoadOptions) (*Migration, SourceErrors) {
-	m := &Migration{Version: v, Name: name, Files: []string{file}, Checksum: checksum(data), Texts: [][]byte{data}}
+	m := &Migration{Version: v, Name: name, Files: []string{file}, Checksum: checksum(normalize(data)), RawChecksum: checksum(data), Texts: [][]byte{data}}
 	data = bytes.TrimPrefix(data, utf8BOM)
 	lines := splitLines(data)
 	var errs SourceErrors
 	fail := func(line int, format string, args ...any) {
 		errs = append(errs, &SourceError{File: file, Line: line, Msg: fmt.Sprintf(format, args...)})
+	}
+	if n := invalidUTF8Line(lines); n > 0 {
+		fail(n, "not valid UTF-8 text (a binary file, or another encoding): save it as UTF-8")
+		return nil, errs
 	}
 	doc := &gooseDoc{}
 	upLine, downLine := 0, 0
@@ -480,10 +507,15 @@ func parsePair(fsys fs.FS, display string, v int64, upName, downName string, opt
 		files = append(files, downFile)
 		texts = append(texts, down)
 	}
-	sum := checksum(up, down)
+	sum, raw := checksum(normalize(up), normalize(down)), checksum(up, down)
 	up, down = bytes.TrimPrefix(up, utf8BOM), bytes.TrimPrefix(down, utf8BOM)
 	if !hasSQL(up) {
 		return nil, SourceErrors{{File: upFile, Line: 1, Msg: "the up file holds no SQL"}}
+	}
+	for i, text := range [][]byte{up, down} {
+		if n := invalidUTF8Line(splitLines(text)); n > 0 {
+			return nil, SourceErrors{{File: files[i], Line: n, Msg: "not valid UTF-8 text (a binary file, or another encoding): save it as UTF-8"}}
+		}
 	}
 	for i, text := range [][]byte{up, down} {
 		for n, line := range splitLines(text) {
@@ -500,7 +532,7 @@ func parsePair(fsys fs.FS, display string, v int64, upName, downName string, opt
 	name = name[strings.Index(name, "_")+1:]
 	m := &Migration{
 		Version: v, Name: name, Files: files, Texts: texts, Format: FormatPair,
-		Checksum: sum, HasDown: hasSQL(down), UpLine: 1,
+		Checksum: sum, RawChecksum: raw, HasDown: hasSQL(down), UpLine: 1,
 	}
 	doc := &gooseDoc{}
 	doc.add("-- +goose Up", origin{})
@@ -594,6 +626,11 @@ func finish(m *Migration, doc *gooseDoc, opts LoadOptions, upLine int) (*Migrati
 						"%s inside a migration that runs in a transaction: brokle begins and commits it; remove it, or mark the migration `-- +migrate NO TRANSACTION` (goose: `-- +goose NO TRANSACTION`) to control transactions yourself", tc)})
 				}
 			}
+			if line, what := unterminated(s, !opts.AllNoTx); what != "" {
+				errs = append(errs, &SourceError{File: s.File, Line: line, Msg: fmt.Sprintf(
+					"this statement ends inside %s opened here: a ; at the end of a line inside it ended the statement early; close it, or wrap the statement in StatementBegin/StatementEnd", what)})
+				continue
+			}
 			if opts.AllNoTx {
 				if line, ok := secondStatement(s); ok {
 					errs = append(errs, &SourceError{File: s.File, Line: line, Msg: "a second statement inside one: ClickHouse runs one statement per query; end each statement with ; at the end of a line, outside StatementBegin/StatementEnd"})
@@ -614,6 +651,16 @@ func finish(m *Migration, doc *gooseDoc, opts LoadOptions, upLine int) (*Migrati
 		}
 	}
 	return m, nil
+}
+
+// invalidUTF8Line is the first line that is not UTF-8, 0 when all are.
+func invalidUTF8Line(lines []string) int {
+	for i, l := range lines {
+		if !utf8.ValidString(l) {
+			return i + 1
+		}
+	}
+	return 0
 }
 
 func hasSQL(b []byte) bool {

@@ -28,22 +28,24 @@ type MigrationStatus struct {
 
 // Status is the health of one database's migrations.
 type Status struct {
-	Database      string            `json:"database"`
-	Address       string            `json:"address"`
-	Reachable     bool              `json:"reachable"`
-	Error         string            `json:"error,omitempty"`
-	ServerVersion string            `json:"server_version,omitempty"`
-	RTTMs         float64           `json:"rtt_ms,omitempty"`
-	Current       int64             `json:"current_version"`
-	Dirty         *int64            `json:"dirty_version"`
-	Running       *int64            `json:"running_version"`
-	RunningBy     string            `json:"running_by,omitempty"` // the lock holder: pid, host, since
-	Applied       int               `json:"applied"`
-	Pending       int               `json:"pending"`
-	Drifted       int               `json:"drifted"`
-	Missing       int               `json:"missing"`
-	Healthy       bool              `json:"healthy"`
-	Migrations    []MigrationStatus `json:"migrations"`
+	Database      string  `json:"database"`
+	Address       string  `json:"address"`
+	Reachable     bool    `json:"reachable"`
+	Error         string  `json:"error,omitempty"`
+	ServerVersion string  `json:"server_version,omitempty"`
+	RTTMs         float64 `json:"rtt_ms,omitempty"`
+	Current       int64   `json:"current_version"`
+	Dirty         *int64  `json:"dirty_version"`
+	Running       *int64  `json:"running_version"`
+	RunningBy     string  `json:"running_by,omitempty"` // the lock holder: pid, host, since
+	Applied       int     `json:"applied"`
+	Pending       int     `json:"pending"`
+	Drifted       int     `json:"drifted"`
+	Missing       int     `json:"missing"`
+	Healthy       bool    `json:"healthy"`
+	// Cluster is, in ClickHouse cluster mode, the cluster's name and each node's state.
+	Cluster    any               `json:"cluster,omitempty"`
+	Migrations []MigrationStatus `json:"migrations"`
 }
 
 // Status reads the database's history, read-only, and compares it with the source.
@@ -72,7 +74,7 @@ func (e *Engine) Status(ctx context.Context) *Status {
 				ms.State = StateDirty
 				v := r.Version
 				s.Dirty = &v
-			case r.Checksum != "" && r.Checksum != m.Checksum:
+			case !m.Matches(r.Checksum):
 				ms.State = StateDrifted
 				s.Drifted++
 			}
@@ -114,5 +116,17 @@ func (e *Engine) Status(ctx context.Context) *Status {
 		}
 	}
 	s.Healthy = s.Dirty == nil && s.Drifted == 0 && s.Missing == 0
+	if c, ok := e.db.(interface {
+		ClusterInfo(ctx context.Context) (any, bool, error)
+	}); ok {
+		info, healthy, err := c.ClusterInfo(ctx)
+		if err != nil {
+			s.Error = err.Error()
+		}
+		if info != nil {
+			s.Cluster = info
+			s.Healthy = s.Healthy && healthy
+		}
+	}
 	return s
 }

@@ -31,8 +31,12 @@ const minWhole = 3
 type Scrubber struct {
 	mu      sync.RWMutex
 	secrets map[string]bool
-	whole   []string            // forms shorter than Window, masked where they appear whole
-	windows map[string]struct{} // every Window-character piece of every longer form
+	// contexts mask secrets too short to mask wherever they appear, where a secret sits: in a
+	// URL's userinfo or after password=.
+	contexts *strings.Replacer
+	ctxPairs []string
+	whole    []string            // forms shorter than Window, masked where they appear whole
+	windows  map[string]struct{} // every Window-character piece of every longer form
 }
 
 // New returns a scrubber that knows secrets.
@@ -46,7 +50,7 @@ func New(secrets ...string) *Scrubber {
 
 // Add teaches the scrubber a secret, in every form it can take in text.
 func (s *Scrubber) Add(secret string) {
-	if utf8.RuneCountInString(secret) < minWhole {
+	if secret == "" {
 		return
 	}
 	s.mu.Lock()
@@ -55,6 +59,14 @@ func (s *Scrubber) Add(secret string) {
 		return
 	}
 	s.secrets[secret] = true
+	for _, f := range []string{secret, strings.TrimPrefix(url.UserPassword("u", secret).String(), "u:")} {
+		s.ctxPairs = append(s.ctxPairs, ":"+f+"@", ":"+Mask+"@", "password="+f+" ", "password="+Mask+" ",
+			"password='"+f+"'", "password="+Mask, "password="+f+"\n", "password="+Mask+"\n")
+	}
+	s.contexts = strings.NewReplacer(s.ctxPairs...)
+	if utf8.RuneCountInString(secret) < minWhole {
+		return
+	}
 	for _, f := range forms(secret) {
 		if utf8.RuneCountInString(f) < Window {
 			if utf8.RuneCountInString(f) >= minWhole && !contains(s.whole, f) {
@@ -121,6 +133,9 @@ func (s *Scrubber) String(text string) string {
 	if len(s.secrets) == 0 {
 		return text
 	}
+	if s.contexts != nil {
+		text = s.contexts.Replace(text)
+	}
 	var mask []bool // byte positions to mask, made on the first hit
 	mark := func(from, to int) {
 		if mask == nil {
@@ -180,6 +195,7 @@ type Writer struct {
 	w      io.Writer
 	buf    []byte
 	failed bool
+	err    error
 }
 
 // NewWriter wraps w.
@@ -212,7 +228,7 @@ func (w *Writer) emit(p []byte) {
 		return
 	}
 	if _, err := io.WriteString(w.w, w.s.String(string(p))); err != nil {
-		w.failed = true
+		w.failed, w.err = true, err
 	}
 }
 
@@ -221,6 +237,13 @@ func (w *Writer) Failed() bool {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.failed
+}
+
+// Err is the write error that stopped output, nil while output goes on.
+func (w *Writer) Err() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.err
 }
 
 // Underlying is the stream Writer writes to (for terminal checks).

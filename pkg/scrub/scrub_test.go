@@ -96,6 +96,16 @@ func TestScrubLeavesOrdinaryText(t *testing.T) {
 	if got := New("ab").String("ab cd"); got != "ab cd" {
 		t.Errorf("a two-character secret is too short to tell from text: %q", got)
 	}
+	// ... but where a password sits, it is masked however short.
+	for in, want := range map[string]string{
+		"postgres://postgres:xy@h:5432/db": "postgres://postgres:***@h:5432/db",
+		"host=h password=xy dbname=d":      "host=h password=*** dbname=d",
+		"host=h password='xy' dbname=d":    "host=h password=*** dbname=d",
+	} {
+		if got := New("xy").String(in); got != want {
+			t.Errorf("%q became %q, want %q", in, got, want)
+		}
+	}
 }
 
 // TestWriterKeepsGoingAfterAFailedWrite: a closed pipe stops output, not the caller.

@@ -4,6 +4,7 @@
 package shell
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -37,6 +38,9 @@ func (e *ErrNoClient) Error() string {
 
 func lookPath(client, debian, brew string) (string, error) {
 	p, err := exec.LookPath(client)
+	if errors.Is(err, exec.ErrDot) {
+		return "", fmt.Errorf("%s is found only through a relative folder in PATH (%s): brokle runs no client from one; put an absolute folder in PATH", client, p)
+	}
 	if err != nil {
 		return "", &ErrNoClient{Client: client, Debian: debian, Homebrew: brew}
 	}
@@ -89,6 +93,9 @@ func ClickHouse(t *target.ClickHouse, extra []string) (*Command, error) {
 	path, err := lookPath("clickhouse-client", "clickhouse-client", "clickhouse")
 	if err != nil {
 		return nil, err
+	}
+	if strings.ContainsFunc(t.Password, func(r rune) bool { return r < 0x20 && r != '\t' || r == 0x7f }) {
+		return nil, errors.New("the ClickHouse password holds a control character, which clickhouse-client cannot read from its config file; brokle will not pass it through argv")
 	}
 	// CreateTemp makes the file 0600.
 	f, err := os.CreateTemp("", "brokle-clickhouse-*.xml")

@@ -247,6 +247,13 @@ func (t *ClickHouse) Redacted() string {
 	return strings.Replace(u.String(), "PASSWORDMASK", "***", 1)
 }
 
+// WithHost is the same credentials and database on another node (of a cluster).
+func (t *ClickHouse) WithHost(host string, port int) *ClickHouse {
+	c := *t
+	c.Host, c.Port = host, port
+	return &c
+}
+
 // WithDatabase is the same server and credentials with another database.
 func (t *ClickHouse) WithDatabase(name string) *ClickHouse {
 	c := *t
@@ -339,14 +346,18 @@ func (t *ClickHouse) ClientConfig() string {
 	b.WriteString("<config>\n")
 	fmt.Fprintf(&b, "  <user>%s</user>\n  <password>%s</password>\n", html.EscapeString(userOr(t.User, "default")), html.EscapeString(t.Password))
 	if t.Secure {
-		b.WriteString("  <openSSL><client>\n    <loadDefaultCAFile>true</loadDefaultCAFile>\n")
+		// The checks brokle's own connections make: the server's certificate chains to ca_cert
+		// when it is given (and only to it), else to the system's CAs, and names the host.
+		b.WriteString("  <openSSL><client>\n")
 		if t.CACert != "" {
-			fmt.Fprintf(&b, "    <caConfig>%s</caConfig>\n", html.EscapeString(t.CACert))
+			fmt.Fprintf(&b, "    <loadDefaultCAFile>false</loadDefaultCAFile>\n    <caConfig>%s</caConfig>\n", html.EscapeString(t.CACert))
+		} else {
+			b.WriteString("    <loadDefaultCAFile>true</loadDefaultCAFile>\n")
 		}
 		if t.SkipVerify {
 			b.WriteString("    <verificationMode>none</verificationMode>\n    <invalidCertificateHandler><name>AcceptCertificateHandler</name></invalidCertificateHandler>\n")
 		} else {
-			b.WriteString("    <verificationMode>strict</verificationMode>\n    <invalidCertificateHandler><name>RejectCertificateHandler</name></invalidCertificateHandler>\n")
+			b.WriteString("    <verificationMode>strict</verificationMode>\n    <extendedVerification>true</extendedVerification>\n    <invalidCertificateHandler><name>RejectCertificateHandler</name></invalidCertificateHandler>\n")
 		}
 		b.WriteString("  </client></openSSL>\n")
 	}
@@ -359,6 +370,14 @@ func (t *ClickHouse) ClientArgs() []string {
 	args := []string{"--host", t.Host, "--port", strconv.Itoa(t.Port), "--database", t.Database}
 	if t.Secure {
 		args = append(args, "--secure")
+	}
+	keys := make([]string, 0, len(t.Settings))
+	for k := range t.Settings {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		args = append(args, "--"+k+"="+t.Settings[k])
 	}
 	return args
 }

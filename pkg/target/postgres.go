@@ -64,10 +64,14 @@ func ParsePostgres(raw string, o Origin) (*Postgres, error) {
 		return nil, notConfigured(o, "PostgreSQL")
 	}
 	kv := map[string]string{}
-	if strings.HasPrefix(raw, "postgres://") || strings.HasPrefix(raw, "postgresql://") {
+	if lower := strings.ToLower(raw); strings.HasPrefix(lower, "postgres://") || strings.HasPrefix(lower, "postgresql://") {
+		raw = "postgres" + raw[strings.Index(raw, "://"):]
 		u, err := parseURL(raw, o)
 		if err != nil {
 			return nil, err
+		}
+		if u.Host != "" && u.Query().Has("host") {
+			return nil, errorf(o, "the host is given twice (in the URL and as ?host=)")
 		}
 		if u.Host != "" {
 			host := u.Hostname()
@@ -289,7 +293,12 @@ func dsnQuote(v string) string {
 func (t *Postgres) ConnConfig() (*pgx.ConnConfig, error) {
 	app := t.AppName
 	if app == "" {
-		app = "brokle"
+		// Who holds a lock is read from here: name the run, not just the tool.
+		host, _ := os.Hostname()
+		app = fmt.Sprintf("brokle pid %d on %s", os.Getpid(), host)
+		if len(app) > 63 {
+			app = app[:63]
+		}
 	}
 	set := map[string]string{
 		"host": t.Host, "port": strconv.Itoa(t.Port), "dbname": t.Database, "user": t.User,
@@ -443,8 +452,9 @@ func (t *Postgres) ClientEnv() map[string]string {
 		"PGPASSWORD": t.Password, "PGSSLMODE": t.SSLMode, "PGAPPNAME": "brokle shell",
 		"PGCONNECT_TIMEOUT": strconv.Itoa(int(t.ConnectTimeout / time.Second)),
 		"PGSSLCERT":         t.SSLCert, "PGSSLKEY": t.SSLKey, "PGSSLROOTCERT": t.SSLRootCert,
-		// ~/.pgpass is a fallback the migration run does not take either.
-		"PGPASSFILE": os.DevNull,
+		// ~/.pgpass is a fallback the migration run does not take either (a path that does not
+		// exist: psql ignores it silently, where /dev/null makes it warn).
+		"PGPASSFILE": "/nonexistent/brokle-reads-no-pgpass",
 	}
 	if t.SSLRootCert == "" && strings.HasPrefix(t.SSLMode, "verify-") {
 		// brokle's driver checks the server against the system's CAs; give psql the same bundle.

@@ -90,7 +90,6 @@ func userinfo(u *url.URL) (user, password string) {
 
 var (
 	userinfoHeuristicRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9+.-]*://(.*)@`)
-	dsnPasswordRE       = regexp.MustCompile(`(?i)\bpassword\s*=\s*('(?:[^'\\]|\\.)*'?|\S+)`)
 	queryPasswordRE     = regexp.MustCompile(`(?i)[?&]password=([^&]*)`)
 )
 
@@ -124,16 +123,48 @@ func SecretsOf(raw string) []string {
 	for _, m := range queryPasswordRE.FindAllStringSubmatch(raw, -1) {
 		add(m[1])
 	}
-	for _, m := range dsnPasswordRE.FindAllStringSubmatch(raw, -1) {
-		v := m[1]
-		if strings.HasPrefix(v, "'") {
-			inner := strings.TrimSuffix(v[1:], "'")
-			add(inner)
-			add(strings.NewReplacer(`\'`, `'`, `\\`, `\`).Replace(inner))
-			continue
+	for _, loc := range dsnPasswordKeyRE.FindAllStringIndex(raw, -1) {
+		for _, v := range dsnValues(raw[loc[1]:]) {
+			add(v)
 		}
-		add(v)
 	}
+	return out
+}
+
+var (
+	dsnPasswordKeyRE = regexp.MustCompile(`(?i)\bpassword\s*=\s*`)
+	dsnNextKeyRE     = regexp.MustCompile(`\s+[A-Za-z_]+\s*=`)
+)
+
+// dsnValues reads the value at the start of s every way a DSN's value can be read: libpq's
+// (quoted with \' and \\, or unquoted with \ escapes), and everything up to the next key=, so a
+// value that breaks the rules still counts whole.
+func dsnValues(s string) []string {
+	var out []string
+	if next := dsnNextKeyRE.FindStringIndex(s); next != nil {
+		out = append(out, s[:next[0]])
+	} else {
+		out = append(out, strings.TrimRight(s, " \t\r\n"))
+	}
+	var b strings.Builder
+	if strings.HasPrefix(s, "'") {
+		for i := 1; i < len(s); i++ {
+			if s[i] == '\\' && i+1 < len(s) {
+				i++
+			} else if s[i] == '\'' {
+				break
+			}
+			b.WriteByte(s[i])
+		}
+	} else {
+		for i := 0; i < len(s) && s[i] != ' ' && s[i] != '\t' && s[i] != '\n'; i++ {
+			if s[i] == '\\' && i+1 < len(s) {
+				i++
+			}
+			b.WriteByte(s[i])
+		}
+	}
+	out = append(out, b.String(), strings.Trim(out[0], "'"))
 	return out
 }
 
@@ -163,5 +194,13 @@ func Redact(raw string) string {
 		}
 	}
 	raw = queryPasswordRE.ReplaceAllStringFunc(raw, func(s string) string { return s[:strings.Index(s, "=")+1] + "***" })
-	return dsnPasswordRE.ReplaceAllString(raw, "password=***")
+	if loc := dsnPasswordKeyRE.FindStringIndex(raw); loc != nil {
+		rest := raw[loc[1]:]
+		end := len(rest)
+		if next := dsnNextKeyRE.FindStringIndex(rest); next != nil {
+			end = next[0]
+		}
+		return raw[:loc[0]] + "password=***" + Redact(rest[end:])
+	}
+	return raw
 }

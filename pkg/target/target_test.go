@@ -23,6 +23,7 @@ func TestParsePostgres(t *testing.T) {
 		{"postgres://u:p@ss@h/db", "h", "db", "u", "p@ss", "prefer", 5432},
 		{"host=h port=7 dbname=db user=u password='it\\'s a pw' sslmode=disable", "h", "db", "u", "it's a pw", "disable", 7},
 		{"postgres://u@/db?host=/var/run/postgresql", "/var/run/postgresql", "db", "u", "", "prefer", 5432},
+		{"POSTGRES://u@h/db", "h", "db", "u", "", "prefer", 5432},
 	}
 	for _, g := range good {
 		pg, err := ParsePostgres(g.raw, o)
@@ -55,6 +56,7 @@ func TestParsePostgres(t *testing.T) {
 		{"mysql://u@h/db", `scheme "mysql"`},
 		{"just words", "not a URL nor a key=value DSN"},
 		{"postgres://u@h/db?sslcert=/c", "sslcert and sslkey go together"},
+		{"postgres://u@h/db?host=/var/run/postgresql", "the host is given twice"},
 	}
 	for _, b := range bad {
 		_, err := ParsePostgres(b.raw, o)
@@ -123,7 +125,7 @@ func TestConnConfigIgnoresLibpqFallbacks(t *testing.T) {
 		t.Errorf("connect timeout %s", cfg.ConnectTimeout)
 	}
 	env := pg.ClientEnv()
-	if env["PGSSLMODE"] != "verify-full" || env["PGPASSFILE"] != os.DevNull || env["PGOPTIONS"] != "" || env["PGHOST"] != "h" {
+	if env["PGSSLMODE"] != "verify-full" || !strings.HasPrefix(env["PGPASSFILE"], "/nonexistent/") || env["PGOPTIONS"] != "" || env["PGHOST"] != "h" {
 		t.Errorf("psql's environment: %v", env)
 	}
 }

@@ -7,6 +7,10 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"fmt"
+	"io"
+	"regexp"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/brokle-ai/brokle/pkg/chconn"
@@ -37,6 +41,9 @@ type DB struct {
 	target  *target.ClickHouse
 	o       Options
 	history *History
+
+	seqMu   sync.Mutex
+	lastSeq uint64 // the lock rows' order (see seenSeq)
 }
 
 var _ migrate.Database = (*DB)(nil)
@@ -50,8 +57,8 @@ func Open(t *target.ClickHouse, o Options) (*DB, error) {
 	if o.Lease == 0 {
 		o.Lease = time.Minute
 	}
-	d := &DB{db: sql.OpenDB(countingConnector{conn.Connector()}), conn: conn, target: t, o: o}
-	d.history = &History{insert: conn.Insert, cluster: o.Cluster}
+	d := &DB{db: sql.OpenDB(countingConnector{inner: conn.Connector(), cluster: o.Cluster}), conn: conn, target: t, o: o}
+	d.history = &History{insert: conn.Insert, db: d.db, cluster: o.Cluster}
 	return d, nil
 }
 
@@ -75,13 +82,18 @@ func (d *DB) ServerVersion(ctx context.Context) (string, error) {
 // onCluster is the ON CLUSTER clause of brokle's own DDL, or nothing on a single server.
 func onCluster(cluster string) string { return target.OnCluster(cluster) }
 
-// engine is the table engine of brokle's own tables: Replicated on a cluster.
+// engine is the table engine of brokle's own tables: Replicated on a cluster, as ONE replication
+// group across every shard and replica (a ZooKeeper path without {shard}, a replica name unique
+// per node), so every node holds every row and the history is the same from any node.
 func engine(cluster, table string) string {
 	if cluster == "" {
 		return "MergeTree"
 	}
-	return fmt.Sprintf("ReplicatedMergeTree('/clickhouse/tables/{shard}/{database}/%s', '{replica}')", table)
+	return fmt.Sprintf("ReplicatedMergeTree('%s', '{shard}-{replica}')", zkPath(table))
 }
+
+// zkPath is the ZooKeeper path of one of brokle's tables in cluster mode.
+func zkPath(table string) string { return "/clickhouse/brokle/{database}/" + table }
 
 func quoteIdent(s string) string { return target.QuoteIdent(s) }
 
@@ -122,29 +134,108 @@ func (d *DB) Drop(ctx context.Context, dryRun bool) ([]string, error) {
 
 // countingConnector numbers every statement sent through it in the context's tracker, so a
 // failed migration names its statement. Everything else goes straight to clickhouse-go.
-type countingConnector struct{ inner driver.Connector }
+type countingConnector struct {
+	inner   driver.Connector
+	cluster string
+}
 
 func (c countingConnector) Connect(ctx context.Context) (driver.Conn, error) {
 	conn, err := c.inner.Connect(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return &countingConn{Conn: conn}, nil
+	return &countingConn{Conn: conn, cluster: c.cluster}, nil
 }
 
 func (c countingConnector) Driver() driver.Driver { return c.inner.Driver() }
 
-type countingConn struct{ driver.Conn }
+type countingConn struct {
+	driver.Conn
+	cluster string
+}
+
+var onClusterRE = regexp.MustCompile(`(?i)\bON\s+CLUSTER\b`)
 
 func (c *countingConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
 	if t := migrate.TrackerFrom(ctx); t != nil {
 		t.N++
 		t.Last = query
 	}
+	if c.cluster != "" && onClusterRE.MatchString(query) {
+		return c.execOnCluster(ctx, query, args)
+	}
 	if e, ok := c.Conn.(driver.ExecerContext); ok {
 		return e.ExecContext(ctx, query, args)
 	}
 	return nil, driver.ErrSkip
+}
+
+// execOnCluster runs a distributed DDL statement reading ClickHouse's answer per host, so that a
+// failure names every host that failed (the exception alone names the first) and a timeout
+// names the hosts that did not answer.
+func (c *countingConn) execOnCluster(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+	q, ok := c.Conn.(driver.QueryerContext)
+	if !ok {
+		return nil, driver.ErrSkip
+	}
+	rows, err := q.QueryContext(ctx, query, args)
+	if err != nil {
+		return nil, err
+	}
+	answered := map[string]bool{}
+	var failed []string
+	vals := make([]driver.Value, len(rows.Columns()))
+	var rerr error
+	for {
+		if rerr = rows.Next(vals); rerr != nil {
+			break
+		}
+		if len(vals) < 4 {
+			continue
+		}
+		host := fmt.Sprintf("%v:%v", vals[0], vals[1])
+		answered[host] = true
+		if fmt.Sprint(vals[2]) != "0" {
+			msg := firstLine(fmt.Sprint(vals[3]))
+			failed = append(failed, fmt.Sprintf("%s (%s)", host, strings.TrimSuffix(msg, ", e.what() = DB::Exception")))
+		}
+	}
+	rows.Close()
+	if rerr == io.EOF {
+		rerr = nil
+	}
+	switch {
+	case len(failed) > 0:
+		return nil, fmt.Errorf("failed on %d host(s) of cluster %s: %s", len(failed), c.cluster, strings.Join(failed, "; "))
+	case rerr != nil && strings.Contains(rerr.Error(), "distributed_ddl_task_timeout"):
+		var missing []string
+		if hosts, err := clusterHostsOn(ctx, q, c.cluster); err == nil {
+			for _, h := range hosts {
+				if !answered[h.Address] {
+					missing = append(missing, h.Address)
+				}
+			}
+		}
+		return nil, fmt.Errorf("no answer from %s of cluster %s within distributed_ddl_task_timeout (a host down?); the statement stays queued for them: %w", strings.Join(missing, ", "), c.cluster, rerr)
+	case rerr != nil:
+		return nil, rerr
+	}
+	return driver.RowsAffected(0), nil
+}
+
+// clusterHostsOn lists the cluster's hosts through a driver connection.
+func clusterHostsOn(ctx context.Context, q driver.QueryerContext, cluster string) ([]Host, error) {
+	rows, err := q.QueryContext(ctx, "SELECT host_address, toString(port) FROM system.clusters WHERE cluster = "+target.QuoteString(cluster), nil)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Host
+	vals := make([]driver.Value, 2)
+	for rows.Next(vals) == nil {
+		out = append(out, Host{Address: fmt.Sprintf("%v:%v", vals[0], vals[1])})
+	}
+	return out, nil
 }
 
 func (c *countingConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {

@@ -10,6 +10,7 @@ import (
 	"github.com/pressly/goose/v3/database"
 
 	"github.com/brokle-ai/brokle/pkg/migrate"
+	"github.com/brokle-ai/brokle/pkg/target"
 )
 
 // History is the ClickHouse history store. Its table is a log that is only appended to: applying,
@@ -18,7 +19,12 @@ import (
 // write is one batch insert.
 type History struct {
 	insert  func(ctx context.Context, table string, columns []string, rows [][]any) error
+	db      *sql.DB // for the names of replicas that are down
 	cluster string
+	quorum  int // cluster mode: every replica of the history's replication group
+	// oldLayout: the history was written by an older brokle with one replication group per shard
+	// (a {shard} in its ZooKeeper path); it is read from every shard until Upgrade carries it over.
+	oldLayout bool
 
 	migrate.Expectations
 	seqMu   sync.Mutex
@@ -53,16 +59,32 @@ func CreateTableSQL(cluster string) string {
 ORDER BY (version_id, seq)`, HistoryTable, onCluster(cluster), engine(cluster, HistoryTable))
 }
 
-// latestSQL reads each version's latest row.
-const latestSQL = `SELECT version_id,
+// latestSQL reads each version's latest row from source.
+func latestSQL(source string) string {
+	return `SELECT version_id,
     argMax(is_applied, seq), argMax(dirty, seq), argMax(tstamp, seq),
     argMax(applied_by, seq), argMax(duration_ms, seq), argMax(checksum, seq), max(seq)
-FROM ` + HistoryTable + ` GROUP BY version_id ORDER BY version_id`
+FROM ` + source + ` GROUP BY version_id ORDER BY version_id`
+}
+
+// source is where the history is read: the table, or, for an old per-shard layout, every shard.
+func (h *History) source() string {
+	if h.oldLayout {
+		return fmt.Sprintf("cluster(%s, currentDatabase(), %s)", target.QuoteString(h.cluster), target.QuoteString(HistoryTable))
+	}
+	return HistoryTable
+}
 
 func (h *History) Tablename() string { return HistoryTable }
 
-// Prepare has nothing to settle: the history lives in the URL's database.
-func (h *History) Prepare(context.Context, *sql.DB) error { return nil }
+// Prepare settles, on a cluster, the write quorum and waits for this node to have every committed
+// history row; on a single server there is nothing to settle.
+func (h *History) Prepare(ctx context.Context, db *sql.DB) error {
+	if h.cluster == "" {
+		return nil
+	}
+	return h.prepareCluster(ctx, db)
+}
 
 func (h *History) CreateVersionTable(ctx context.Context, db database.DBTxConn) error {
 	_, err := db.ExecContext(ctx, CreateTableSQL(h.cluster))
@@ -75,7 +97,8 @@ func (h *History) TableExists(ctx context.Context, db database.DBTxConn) (bool, 
 	return n > 0, err
 }
 
-// Init creates the table and goose's zero row when missing.
+// Init creates the table and goose's zero row when missing (on a cluster, carrying an older
+// per-shard history over first).
 func (h *History) Init(ctx context.Context, db *sql.DB) error {
 	if ok, err := h.TableExists(ctx, db); err != nil || ok {
 		return err
@@ -91,8 +114,18 @@ func (h *History) SetupStatements() []string {
 	return []string{CreateTableSQL(h.cluster), fmt.Sprintf("INSERT INTO %s (version_id, is_applied, dirty, seq) VALUES (0, 1, 0, <now>)", HistoryTable)}
 }
 
-// seq returns a strictly increasing sequence number for this process; runs are serialised by the
-// migration lock, and each starts above the nanosecond clock.
+// seenSeq keeps the history's order whatever the clocks of the hosts that wrote it: a row is
+// written above every row read before it (runs read the whole history under the lock first).
+func (h *History) seenSeq(seq uint64) {
+	h.seqMu.Lock()
+	if seq > h.lastSeq {
+		h.lastSeq = seq
+	}
+	h.seqMu.Unlock()
+}
+
+// seq returns a strictly increasing sequence number: above the nanosecond clock and above every
+// row read.
 func (h *History) seq() uint64 {
 	h.seqMu.Lock()
 	defer h.seqMu.Unlock()
@@ -119,7 +152,13 @@ func (h *History) append(ctx context.Context, rows ...row) error {
 		vals[i] = []any{r.version, boolU8(r.applied), boolU8(r.dirty), now, r.appliedBy,
 			float64(r.duration.Microseconds()) / 1000, r.checksum, h.seq()}
 	}
-	return h.insert(ctx, HistoryTable, []string{"version_id", "is_applied", "dirty", "tstamp", "applied_by", "duration_ms", "checksum", "seq"}, vals)
+	err := h.insert(h.writeCtx(ctx), HistoryTable, []string{"version_id", "is_applied", "dirty", "tstamp", "applied_by", "duration_ms", "checksum", "seq"}, vals)
+	if err != nil && h.cluster != "" {
+		if down := downReplicas(ctx, h.db, HistoryTable); down != "" {
+			return fmt.Errorf("the history write needs every replica, and %s: %w", down, err)
+		}
+	}
+	return err
 }
 
 func boolU8(b bool) uint8 {
@@ -146,7 +185,7 @@ func (h *History) MarkDirty(ctx context.Context, _ database.DBTxConn, version in
 }
 
 func (h *History) latest(ctx context.Context, db database.DBTxConn) ([]migrate.Record, error) {
-	rows, err := db.QueryContext(ctx, latestSQL)
+	rows, err := db.QueryContext(ctx, latestSQL(h.source()))
 	if err != nil {
 		return nil, err
 	}
@@ -163,6 +202,7 @@ func (h *History) latest(ctx context.Context, db database.DBTxConn) ([]migrate.R
 			return nil, err
 		}
 		r.Applied, r.Dirty, r.Seq = applied == 1, dirty == 1, int64(seq)
+		h.seenSeq(seq)
 		r.Duration = time.Duration(ms * float64(time.Millisecond))
 		out = append(out, r)
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/brokle-ai/brokle/pkg/migrate"
@@ -25,7 +26,7 @@ func CreateLockTableSQL(cluster string) string {
 ORDER BY (lock_id, seq)`, LockTable, onCluster(cluster), engine(cluster, LockTable))
 }
 
-const leaseHolderSQL = `SELECT argMax(holder, seq), toUnixTimestamp(argMax(expires_at, seq)) FROM ` + LockTable + ` WHERE lock_id = ?`
+const leaseHolderSQL = `SELECT argMax(holder, seq), toUnixTimestamp(argMax(expires_at, seq)), max(seq) FROM ` + LockTable + ` WHERE lock_id = ?`
 
 // ErrLockTimeout: another run held the lease for longer than the run would wait.
 type ErrLockTimeout struct {
@@ -40,45 +41,168 @@ func (e *ErrLockTimeout) Error() string {
 	return fmt.Sprintf("clickhouse at %s: gave up waiting for the migration lock after %s (held by %s); raise --lock-timeout or stop that run", e.Address, e.Waited, e.Holder)
 }
 
-// Lock takes the PostgreSQL lock when one is configured, else a lease row in LockTable.
+// Lock takes, when a PostgreSQL is configured, its advisory lock for this ClickHouse database,
+// and always the lock that lives in ClickHouse itself (a lease on one server, the holder replica
+// on a cluster): so two runs never migrate one ClickHouse database at once, even when they are
+// configured with different PostgreSQL databases, or one with none.
 func (d *DB) Lock(ctx context.Context, timeout time.Duration, waiting func(holder string)) (migrate.Lock, error) {
+	start := time.Now()
+	var pg migrate.Lock
 	if d.o.Locker != nil {
-		l, err := d.o.Locker.Lock(ctx, timeout, waiting)
-		if err != nil && ctx.Err() == nil {
-			return nil, fmt.Errorf("clickhouse: runs take the migration lock on postgres (set postgres.url empty to use a lease in ClickHouse instead): %w", err)
+		var err error
+		if pg, err = d.o.Locker.Lock(ctx, timeout, waiting); err != nil {
+			if ctx.Err() == nil {
+				return nil, fmt.Errorf("clickhouse: runs take the migration lock on postgres (set postgres.url empty to lock in ClickHouse alone): %w", err)
+			}
+			return nil, err
 		}
-		return l, err
+		timeout -= time.Since(start)
+		if timeout < 0 {
+			timeout = 0
+		}
 	}
-	return d.leaseLock(ctx, timeout, waiting)
+	var own migrate.Lock
+	var err error
+	if d.o.Cluster != "" {
+		own, err = d.clusterLock(ctx, timeout, waiting)
+	} else {
+		own, err = d.leaseLock(ctx, timeout, waiting)
+	}
+	if err != nil {
+		if pg != nil {
+			pg.Unlock()
+		}
+		return nil, err
+	}
+	if pg == nil {
+		return own, nil
+	}
+	return bothLocks{pg, own}, nil
 }
 
-// LockHolder says who holds the lock now, "" when nobody does.
-func (d *DB) LockHolder(ctx context.Context) (string, error) {
-	if d.o.Locker != nil {
-		return d.o.Locker.LockHolder(ctx)
+// bothLocks is the PostgreSQL lock and ClickHouse's own, held together.
+type bothLocks [2]migrate.Lock
+
+func (b bothLocks) Check(ctx context.Context) error {
+	for _, l := range b {
+		if err := l.Check(ctx); err != nil {
+			return err
+		}
 	}
+	return nil
+}
+
+func (b bothLocks) Unlock() {
+	b[1].Unlock()
+	b[0].Unlock()
+}
+
+// LockHolder says who holds the lock now, "" when nobody does. ClickHouse's own lock is the one
+// every run takes, whatever its PostgreSQL: it is the one asked.
+func (d *DB) LockHolder(ctx context.Context) (string, error) {
 	var n uint64
 	if err := d.db.QueryRowContext(ctx, `SELECT count() FROM system.tables WHERE database = currentDatabase() AND name = ?`, LockTable).Scan(&n); err != nil || n == 0 {
 		return "", err
 	}
 	holder, expires, err := d.leaseHolder(ctx)
-	if err != nil || holder == "" || time.Now().After(expires) {
+	if d.o.Cluster != "" {
+		// The cluster lock is held while its holder replica exists, whatever the owner rows say.
+		path, perr := d.lockZKPath(ctx)
+		if perr != nil {
+			return "", perr
+		}
+		if czxid, zerr := d.holderZnode(ctx, path); zerr != nil || czxid == 0 {
+			return "", zerr
+		}
+		if time.Now().After(expires) || deadHere(holder) {
+			// Held by a run that stopped renewing it, or whose process is gone: nobody is running.
+			return "", nil
+		}
+		if holder == "" {
+			holder = "a run"
+		}
+		return fmt.Sprintf("%s, renewed until %s", holder, expires.Format(time.RFC3339)), nil
+	}
+	if err != nil || holder == "" || time.Now().After(expires) || deadHere(holder) {
 		return "", err
 	}
 	return fmt.Sprintf("%s, lease until %s", holder, expires.Format(time.RFC3339)), nil
 }
 
+// writeLeaseRow appends a row to the lock table (on a cluster, to every replica).
+func (d *DB) writeLeaseRow(ctx context.Context, holder string, expires time.Time) error {
+	err := d.conn.Insert(d.history.writeCtx(ctx), LockTable, []string{"lock_id", "holder", "expires_at", "seq"},
+		[][]any{{lockID, holder, expires, d.nextSeq()}})
+	if err != nil && d.o.Cluster != "" {
+		if down := downReplicas(ctx, d.db, LockTable); down != "" {
+			return fmt.Errorf("the lock's rows go to every replica, and %s: %w", down, err)
+		}
+	}
+	return err
+}
+
+// unlockLease ends a lease left by a run that is gone (refused while the lease is live unless
+// force).
+func (d *DB) unlockLease(ctx context.Context, force bool) (string, error) {
+	var n uint64
+	if err := d.db.QueryRowContext(ctx, `SELECT count() FROM system.tables WHERE database = currentDatabase() AND name = ?`, LockTable).Scan(&n); err != nil || n == 0 {
+		return "", err
+	}
+	holder, expires, err := d.leaseHolder(ctx)
+	if err != nil || holder == "" {
+		return "", err
+	}
+	if !force && time.Now().Before(expires) {
+		return holder, fmt.Errorf("the lease lock is held by %s until %s: that run is alive; stop it, or pass --force", holder, expires.Format(time.RFC3339))
+	}
+	return holder, d.writeLeaseRow(ctx, "", time.Unix(0, 0))
+}
+
 func (d *DB) writeLease(ctx context.Context, holder string, expires time.Time) error {
-	return d.conn.Insert(ctx, LockTable, []string{"lock_id", "holder", "expires_at", "seq"},
-		[][]any{{lockID, holder, expires, uint64(time.Now().UnixNano())}})
+	return d.writeLeaseRow(ctx, holder, expires)
 }
 
 func (d *DB) leaseHolder(ctx context.Context) (holder string, expires time.Time, err error) {
 	var exp uint32
-	if err := d.db.QueryRowContext(ctx, leaseHolderSQL, lockID).Scan(&holder, &exp); err != nil {
+	var seq uint64
+	if err := d.db.QueryRowContext(ctx, leaseHolderSQL, lockID).Scan(&holder, &exp, &seq); err != nil {
 		return "", time.Time{}, err
 	}
+	d.seenSeq(seq)
 	return holder, time.Unix(int64(exp), 0), nil
+}
+
+// seenSeq keeps the lock rows' order whatever the clocks of the hosts that wrote them: a row is
+// written above every row read before it.
+func (d *DB) seenSeq(seq uint64) {
+	d.seqMu.Lock()
+	if seq > d.lastSeq {
+		d.lastSeq = seq
+	}
+	d.seqMu.Unlock()
+}
+
+func (d *DB) nextSeq() uint64 {
+	d.seqMu.Lock()
+	defer d.seqMu.Unlock()
+	s := uint64(time.Now().UnixNano())
+	if s <= d.lastSeq {
+		s = d.lastSeq + 1
+	}
+	d.lastSeq = s
+	return s
+}
+
+// deadHere reports whether a lease holder ("host pid N (...)") is a process of this host that no
+// longer exists: a run that was killed, whose lease has not run out yet.
+func deadHere(holder string) bool {
+	host, _ := os.Hostname()
+	var h string
+	var pid int
+	if n, _ := fmt.Sscanf(holder, "%s pid %d", &h, &pid); n != 2 || h != host || pid <= 0 {
+		return false
+	}
+	return syscall.Kill(pid, 0) == syscall.ESRCH
 }
 
 // leaseLock appends a lease for this run when nobody else holds a live one, then reads the log
@@ -184,9 +308,18 @@ func (l *lease) renew(ctx context.Context) {
 	}
 }
 
-func (l *lease) Check(context.Context) error {
+func (l *lease) Check(ctx context.Context) error {
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	holder, _, err := l.d.leaseHolder(cctx)
+	if err != nil {
+		return fmt.Errorf("cannot read the lease lock on clickhouse at %s: %w", l.d.Address(), err)
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if holder != l.me {
+		l.lostTo = holder
+	}
 	if l.lostTo != "" {
 		return fmt.Errorf("the lease lock on clickhouse at %s was taken by %s", l.d.Address(), l.lostTo)
 	}

@@ -7,6 +7,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"hash/fnv"
+	"strings"
 	"time"
 
 	"github.com/brokle-ai/brokle/pkg/migrate"
@@ -30,6 +32,7 @@ type DB struct {
 	db      *sql.DB
 	target  *target.Postgres
 	history *History
+	key     int64 // the advisory lock's key
 }
 
 var _ migrate.Database = (*DB)(nil)
@@ -40,7 +43,18 @@ func Open(t *target.Postgres, opts Options) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &DB{db: db, target: t, history: &History{}}, nil
+	return &DB{db: db, target: t, history: &History{}, key: lockKey}, nil
+}
+
+// Locker is the lock of another database's runs kept in this PostgreSQL database (ClickHouse
+// runs lock here when a PostgreSQL is configured): an advisory lock with a key of its own, named
+// by what it protects, so it never stands for this database's own runs.
+func (d *DB) Locker(what string) migrate.Locker {
+	h := fnv.New64a()
+	h.Write([]byte("brokle lock for " + what))
+	c := *d
+	c.key = int64(h.Sum64() & 0x7fffffffffffffff)
+	return &c
 }
 
 func (d *DB) Name() string             { return "postgres" }
@@ -103,7 +117,7 @@ func (d *DB) Lock(ctx context.Context, timeout time.Duration, waiting func(holde
 	told := false
 	for {
 		var ok bool
-		if err := conn.QueryRowContext(ctx, tryLockSQL, lockKey).Scan(&ok); err != nil {
+		if err := conn.QueryRowContext(ctx, tryLockSQL, d.key).Scan(&ok); err != nil {
 			conn.Close()
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
@@ -160,10 +174,17 @@ func (d *DB) queryHolder(ctx context.Context, conn *sql.Conn) (string, error) {
 		user, app, host string
 		since           time.Time
 	)
-	if err := conn.QueryRowContext(ctx, lockHolderSQL, lockKey).Scan(&pid, &user, &app, &host, &since); err != nil {
+	if err := conn.QueryRowContext(ctx, lockHolderSQL, d.key).Scan(&pid, &user, &app, &host, &since); err != nil {
 		return "", err
 	}
-	return fmt.Sprintf("pid %d, %s@%s, %s, since %s", pid, user, host, app, since.Format(time.RFC3339)), nil
+	who := app
+	switch {
+	case app == "":
+		who = "a session"
+	case !strings.HasPrefix(app, "brokle"):
+		who = "a session (" + app + ")"
+	}
+	return fmt.Sprintf("%s (server pid %d, %s@%s, since %s)", who, pid, user, host, since.Format(time.RFC3339)), nil
 }
 
 type advisoryLock struct {
@@ -177,7 +198,7 @@ func (l *advisoryLock) Check(ctx context.Context) error {
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
 	var held bool
-	if err := l.conn.QueryRowContext(cctx, lockHeldSQL, lockKey).Scan(&held); err != nil {
+	if err := l.conn.QueryRowContext(cctx, lockHeldSQL, l.d.key).Scan(&held); err != nil {
 		return fmt.Errorf("the session holding the lock on postgres at %s is gone: %w", l.d.Address(), err)
 	}
 	if !held {
@@ -189,6 +210,6 @@ func (l *advisoryLock) Check(ctx context.Context) error {
 func (l *advisoryLock) Unlock() {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	_, _ = l.conn.ExecContext(ctx, `SELECT pg_advisory_unlock($1)`, lockKey)
+	_, _ = l.conn.ExecContext(ctx, `SELECT pg_advisory_unlock($1)`, l.d.key)
 	l.conn.Close()
 }
