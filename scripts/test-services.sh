@@ -4,7 +4,13 @@
 #  - ClickHouse on 127.0.0.1:9000 (Debian's clickhouse-server)
 #  - Redis on 127.0.0.1:6379
 #  - a ClickHouse cluster (scripts/test-cluster.sh) and libchdb (scripts/libchdb.sh)
+#  - goose, golang-migrate and dbmate (scripts/peer-tools.sh, cached), for the adopt tests: built in
+#    the background while the servers start
 set -euo pipefail
+
+peer_log=$(mktemp)
+bash "$(dirname "$0")/peer-tools.sh" >"$peer_log" 2>&1 &
+peer_pid=$!
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 apt_updated=""
@@ -60,3 +66,7 @@ bash scripts/test-cluster.sh start
 
 # --- The embedded ClickHouse engine (libchdb through npm, cached): the ClickHouse 26 tests
 if lib=$(bash scripts/libchdb.sh); then echo "libchdb $lib"; else echo "libchdb: not fetched (the embedded-engine tests will skip or, in CI, fail)"; fi
+
+# --- The peer tools (goose, golang-migrate, dbmate) the adopt tests run
+if wait "$peer_pid"; then grep '=' "$peer_log" | sed 's/^/peer /'; else cat "$peer_log" >&2; echo "peer tools: not built (the adopt tests will skip or, in CI, fail)"; fi
+rm -f "$peer_log"

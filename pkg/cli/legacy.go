@@ -5,7 +5,7 @@ import "strings"
 // legacyValueFlags take a value in the older style (`-db postgres`).
 var legacyValueFlags = map[string]bool{
 	"db": true, "steps": true, "version": true, "name": true, "dir": true, "config": true,
-	"output": true, "file": true, "lock-timeout": true,
+	"output": true, "file": true, "lock-timeout": true, "from": true, "table": true,
 	"postgres-url": true, "clickhouse-url": true, "redis-url": true,
 }
 
@@ -18,7 +18,8 @@ var legacyBoolFlags = map[string]bool{
 // legacyMigrateVerbs are the commands that live under `brokle migrate`.
 var legacyMigrateVerbs = map[string]bool{
 	"up": true, "down": true, "status": true, "create": true, "drop": true, "force": true,
-	"redo": true, "reset": true, "info": true, "validate": true,
+	"redo": true, "reset": true, "info": true, "validate": true, "verify": true, "unlock": true,
+	"adopt": true, "baseline": true, "rehash": true, "history": true,
 }
 
 // TranslateLegacy turns the older single-dash style (`-db postgres -steps 2 up`,

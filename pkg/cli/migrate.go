@@ -84,6 +84,10 @@ func newMigrateCmd(a *app) *cobra.Command {
 		newValidateCmd(a, o),
 		newVerifyCmd(a, o),
 		newUnlockCmd(a, o),
+		newAdoptCmd(a, o),
+		newBaselineCmd(a, o),
+		newRehashCmd(a, o),
+		newHistoryCmd(a, o),
 	)
 	return cmd
 }
@@ -594,6 +598,10 @@ func printStatus(w io.Writer, all []*migrate.Status) {
 			fmt.Fprintf(w, "  running: version %d, by the run holding the lock (%s)\n", *s.Running, s.RunningBy)
 		}
 		fmt.Fprintf(w, "  applied %d, pending %d, drifted %d, missing %d\n", s.Applied, s.Pending, s.Drifted, s.Missing)
+		if s.Unmanaged != "" {
+			_, why, _ := strings.Cut(s.Unmanaged, " has ")
+			fmt.Fprintf(w, "  NOT MANAGED: it has %s\n", why)
+		}
 		if c, ok := s.Cluster.(*chm.ClusterState); ok {
 			fmt.Fprintf(w, "  cluster %s, %d node(s):\n", c.Name, len(c.Hosts))
 			ctw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)

@@ -192,7 +192,7 @@ func TestConcurrentUp(t *testing.T) {
 	}
 	waited := 0
 	for _, r := range results {
-		if strings.Contains(r.stdout, "waiting for the migration lock (held by pid ") {
+		if strings.Contains(r.stdout, "waiting for the migration lock (held by brokle pid ") {
 			waited++
 		}
 	}

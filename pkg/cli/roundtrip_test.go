@@ -53,9 +53,9 @@ func TestShippedMigrationsRoundTrip(t *testing.T) {
 			t.Errorf("version %d: up after down differs from the first up:\n%s", v, diffLines(after, got))
 		}
 	}
-	// Version 1 too: down to zero leaves only the history table.
+	// Version 1 too: down to zero leaves only the history and its audit trail.
 	run("down", "--db", "postgres", "--version", "0", "--yes")
-	if got := testdb.QueryStrings(t, dbURL, `SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'`); strings.Join(got, ",") != "brokle_schema_migrations" {
+	if got := testdb.QueryStrings(t, dbURL, `SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1`); strings.Join(got, ",") != "brokle_migration_audit,brokle_schema_migrations" {
 		t.Errorf("after down to 0, tables = %v", got)
 	}
 }

@@ -350,6 +350,9 @@ func (e *Engine) change(ctx context.Context, fn func(ctx context.Context, st *st
 		if err := e.checkRunnable(st); err != nil {
 			return err
 		}
+		if err := e.checkUnmanaged(ctx, st); err != nil {
+			return err
+		}
 		if err := e.db.History().Init(ctx, e.db.DB()); err != nil {
 			return e.stopped(ctx, fmt.Errorf("%s: create history table: %w", e.db.Name(), err), nil)
 		}
@@ -537,8 +540,16 @@ func (e *Engine) Force(ctx context.Context, version int64, dryRun bool) (*Plan, 
 		}
 	}
 	h := e.db.History()
-	plan := &Plan{Database: e.db.Name(), Address: e.db.Address(), Action: "force", Extra: h.ForceStatements(recs)}
+	plan := &Plan{Database: e.db.Name(), Address: e.db.Address(), Action: "force"}
 	if dryRun {
+		st, err := e.readState(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if !st.exists {
+			plan.Setup = h.SetupStatements()
+		}
+		plan.Extra = h.ForceStatements(recs, st.records)
 		return plan, nil
 	}
 	err := e.locked(ctx, func(ctx context.Context, _ func(context.Context) error) error {
@@ -603,6 +614,9 @@ func (e *Engine) DryRun(ctx context.Context, action string, steps int, target in
 		return nil, err
 	}
 	if err := e.checkRunnable(st); err != nil {
+		return nil, err
+	}
+	if err := e.checkUnmanaged(ctx, st); err != nil {
 		return nil, err
 	}
 	plan := &Plan{Database: e.db.Name(), Address: e.db.Address(), Action: action}

@@ -3,6 +3,7 @@ package migrate
 import (
 	"context"
 	"database/sql"
+	"slices"
 	"sync"
 	"time"
 
@@ -68,8 +69,27 @@ type History interface {
 	Force(ctx context.Context, db *sql.DB, applied []Record) error
 	// SetupStatements is what Init runs on a database with no history table, for --dry-run.
 	SetupStatements() []string
-	// ForceStatements describes what Force would run, for --dry-run.
-	ForceStatements(applied []Record) []string
+	// ForceStatements is what Force would write given the current records, for --dry-run.
+	ForceStatements(applied, current []Record) []string
+	// Record writes applied versions no run applied here (adopt, baseline), with their time and
+	// author, as event (with note) in the audit trail.
+	Record(ctx context.Context, db *sql.DB, recs []Record, event, note string) error
+	// Rehash records a new checksum for an applied version, keeping its time and author.
+	Rehash(ctx context.Context, db *sql.DB, version int64, sum, by string) error
+	// Audit lists every change the history saw, of one version (0: all), oldest first.
+	Audit(ctx context.Context, db *sql.DB, version int64) ([]AuditEntry, error)
+}
+
+// AuditEntry is one change of the history: applied, rolled back, marked dirty, forced,
+// adopted, baseline, rehashed.
+type AuditEntry struct {
+	Seq      int64     `json:"seq"`
+	Version  int64     `json:"version"`
+	Event    string    `json:"event"`
+	At       time.Time `json:"at"`
+	By       string    `json:"by"`
+	Checksum string    `json:"checksum"`
+	Note     string    `json:"note"`
 }
 
 // Lock is the migration lock a run holds.
@@ -152,4 +172,46 @@ func (e *Expectations) Meta(version int64) Meta {
 		return e.next
 	}
 	return Meta{Version: version}
+}
+
+// ForceChange is one version force changes: recorded as applied (Applied true; Old set when the
+// version is dirty now: its mark is cleared) or as not applied (Old: its state now).
+type ForceChange struct {
+	Record
+	Old *Record
+}
+
+// ForceChanges is what makes exactly applied the applied versions, none dirty, given current:
+// the versions whose state changes, by version. The others are left alone (their rows untouched).
+func ForceChanges(applied, current []Record) []ForceChange {
+	have := map[int64]Record{}
+	for _, r := range current {
+		have[r.Version] = r
+	}
+	want := map[int64]bool{}
+	by := ""
+	var out []ForceChange
+	for _, r := range applied {
+		want[r.Version], by = true, r.AppliedBy
+		old, ok := have[r.Version]
+		switch {
+		case ok && old.Applied && !old.Dirty:
+		case ok && old.Dirty:
+			c := ForceChange{Record: r, Old: &old}
+			c.Applied = true
+			out = append(out, c)
+		default:
+			c := ForceChange{Record: r}
+			c.Applied = true
+			out = append(out, c)
+		}
+	}
+	for _, r := range current {
+		if !want[r.Version] && (r.Applied || r.Dirty) {
+			old := r
+			out = append(out, ForceChange{Record: Record{Version: r.Version, AppliedBy: by, Checksum: r.Checksum}, Old: &old})
+		}
+	}
+	slices.SortFunc(out, func(a, b ForceChange) int { return cmpInt64(a.Version, b.Version) })
+	return out
 }

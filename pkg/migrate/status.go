@@ -2,6 +2,7 @@ package migrate
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"time"
 )
@@ -43,6 +44,9 @@ type Status struct {
 	Drifted       int     `json:"drifted"`
 	Missing       int     `json:"missing"`
 	Healthy       bool    `json:"healthy"`
+	// Unmanaged says, for a database with tables but no brokle history, why up would refuse and
+	// what to run instead (adopt, baseline).
+	Unmanaged string `json:"unmanaged,omitempty"`
 	// Cluster is, in ClickHouse cluster mode, the cluster's name and each node's state.
 	Cluster    any               `json:"cluster,omitempty"`
 	Migrations []MigrationStatus `json:"migrations"`
@@ -116,6 +120,10 @@ func (e *Engine) Status(ctx context.Context) *Status {
 		}
 	}
 	s.Healthy = s.Dirty == nil && s.Drifted == 0 && s.Missing == 0
+	var un *ErrUnmanaged
+	if err := e.checkUnmanaged(ctx, st); errors.As(err, &un) {
+		s.Unmanaged, s.Healthy = un.Msg, false
+	}
 	if c, ok := e.db.(interface {
 		ClusterInfo(ctx context.Context) (any, bool, error)
 	}); ok {

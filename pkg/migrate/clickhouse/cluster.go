@@ -136,7 +136,8 @@ func (h *History) migrateOldLayout(ctx context.Context, db *sql.DB) (bool, error
 			return false, fmt.Errorf("carry the per-shard history over: %s: %w", stmt, err)
 		}
 	}
-	stmt := fmt.Sprintf("INSERT INTO %s SELECT * FROM cluster(%s, currentDatabase(), %s)", HistoryTable, target.QuoteString(h.cluster), target.QuoteString(old))
+	cols := "version_id, is_applied, dirty, tstamp, applied_by, duration_ms, checksum, seq"
+	stmt := fmt.Sprintf("INSERT INTO %s (%s) SELECT %s FROM cluster(%s, currentDatabase(), %s)", HistoryTable, cols, cols, target.QuoteString(h.cluster), target.QuoteString(old))
 	if _, err := db.ExecContext(h.writeCtx(ctx), stmt); err != nil {
 		return false, fmt.Errorf("carry the per-shard history over: %s: %w", stmt, err)
 	}

@@ -2,12 +2,9 @@ package clickhouse
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 	"sync"
 	"time"
@@ -117,10 +114,7 @@ func (d *DB) clusterLock(ctx context.Context, timeout time.Duration, waiting fun
 	if err := d.history.Prepare(ctx, d.db); err != nil {
 		return nil, fmt.Errorf("clickhouse at %s: %w", d.Address(), err)
 	}
-	host, _ := os.Hostname()
-	tok := make([]byte, 6)
-	_, _ = rand.Read(tok)
-	me := fmt.Sprintf("%s pid %d via %s (%s)", host, os.Getpid(), d.target.Addr(), hex.EncodeToString(tok))
+	me := holderName(d.target.Addr())
 	deadline := time.Now().Add(timeout)
 	told := false
 	for {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -41,7 +42,13 @@ type row struct {
 	appliedBy string
 	duration  time.Duration
 	checksum  string
+	at        time.Time // zero: now
+	event     string    // what the audit trail calls the row
+	note      string
 }
+
+// columns are the history's columns, in the order append writes them.
+var columns = []string{"version_id", "is_applied", "dirty", "tstamp", "applied_by", "duration_ms", "checksum", "seq", "event", "note"}
 
 // CreateTableSQL is the history table's DDL. DateTime rather than DateTime64 keeps it working on
 // every server version; seq (nanoseconds, strictly increasing) orders the rows.
@@ -54,7 +61,9 @@ func CreateTableSQL(cluster string) string {
     applied_by  String,
     duration_ms Float64,
     checksum    String,
-    seq         UInt64
+    seq         UInt64,
+    event       String DEFAULT '',
+    note        String DEFAULT ''
 ) ENGINE = %s
 ORDER BY (version_id, seq)`, HistoryTable, onCluster(cluster), engine(cluster, HistoryTable))
 }
@@ -97,16 +106,37 @@ func (h *History) TableExists(ctx context.Context, db database.DBTxConn) (bool, 
 	return n > 0, err
 }
 
-// Init creates the table and goose's zero row when missing (on a cluster, carrying an older
-// per-shard history over first).
+// Init creates the table and goose's zero row when missing, and gives a table an earlier brokle
+// made the audit trail's columns.
 func (h *History) Init(ctx context.Context, db *sql.DB) error {
-	if ok, err := h.TableExists(ctx, db); err != nil || ok {
+	ok, err := h.TableExists(ctx, db)
+	if err != nil {
 		return err
+	}
+	if ok {
+		return h.addAuditColumns(ctx, db)
 	}
 	if err := h.CreateVersionTable(ctx, db); err != nil {
 		return err
 	}
 	return h.append(ctx, row{version: 0, applied: true})
+}
+
+// addAuditColumns adds event and note to a history table made before the audit trail (the rows
+// it has read as their state: applied, rolled back, marked dirty).
+func (h *History) addAuditColumns(ctx context.Context, db *sql.DB) error {
+	var n uint64
+	if err := db.QueryRowContext(ctx, `SELECT count() FROM system.columns WHERE database = currentDatabase() AND table = ? AND name IN ('event', 'note')`, HistoryTable).Scan(&n); err != nil || n == 2 {
+		return err
+	}
+	if err := h.Guard(ctx); err != nil {
+		return err
+	}
+	stmt := fmt.Sprintf("ALTER TABLE %s%s ADD COLUMN IF NOT EXISTS event String DEFAULT '', ADD COLUMN IF NOT EXISTS note String DEFAULT ''", HistoryTable, onCluster(h.cluster))
+	if _, err := db.ExecContext(ctx, stmt); err != nil {
+		return fmt.Errorf("give the history its audit columns: %s: %w", stmt, err)
+	}
+	return nil
 }
 
 // SetupStatements is what Init runs on a database that has no history yet.
@@ -149,10 +179,14 @@ func (h *History) append(ctx context.Context, rows ...row) error {
 	now := time.Now()
 	vals := make([][]any, len(rows))
 	for i, r := range rows {
-		vals[i] = []any{r.version, boolU8(r.applied), boolU8(r.dirty), now, r.appliedBy,
-			float64(r.duration.Microseconds()) / 1000, r.checksum, h.seq()}
+		at := r.at
+		if at.IsZero() {
+			at = now
+		}
+		vals[i] = []any{r.version, boolU8(r.applied), boolU8(r.dirty), at, r.appliedBy,
+			float64(r.duration.Microseconds()) / 1000, r.checksum, h.seq(), r.event, r.note}
 	}
-	err := h.insert(h.writeCtx(ctx), HistoryTable, []string{"version_id", "is_applied", "dirty", "tstamp", "applied_by", "duration_ms", "checksum", "seq"}, vals)
+	err := h.insert(h.writeCtx(ctx), HistoryTable, columns, vals)
 	if err != nil && h.cluster != "" {
 		if down := downReplicas(ctx, h.db, HistoryTable); down != "" {
 			return fmt.Errorf("the history write needs every replica, and %s: %w", down, err)
@@ -170,18 +204,24 @@ func boolU8(b bool) uint8 {
 
 func (h *History) Insert(ctx context.Context, _ database.DBTxConn, req database.InsertRequest) error {
 	m := h.Meta(req.Version)
+	took := m.DurationSince(time.Now())
 	return h.append(ctx, row{version: req.Version, applied: true, appliedBy: m.AppliedBy,
-		duration: m.DurationSince(time.Now()), checksum: m.Checksum})
+		duration: took, checksum: m.Checksum, event: "applied", note: fmt.Sprintf("took %.1f ms", float64(took.Microseconds())/1000)})
 }
 
 func (h *History) Delete(ctx context.Context, _ database.DBTxConn, version int64) error {
 	m := h.Meta(version)
-	return h.append(ctx, row{version: version, applied: false, appliedBy: m.AppliedBy})
+	return h.append(ctx, row{version: version, applied: false, appliedBy: m.AppliedBy, event: "rolled back"})
 }
 
 func (h *History) MarkDirty(ctx context.Context, _ database.DBTxConn, version int64, applied bool) error {
 	m := h.Meta(version)
-	return h.append(ctx, row{version: version, applied: applied, dirty: true, appliedBy: m.AppliedBy, checksum: m.Checksum})
+	what := "up"
+	if applied {
+		what = "down"
+	}
+	return h.append(ctx, row{version: version, applied: applied, dirty: true, appliedBy: m.AppliedBy, checksum: m.Checksum,
+		event: "marked dirty", note: "running " + what + " outside a transaction"})
 }
 
 func (h *History) latest(ctx context.Context, db database.DBTxConn) ([]migrate.Record, error) {
@@ -283,23 +323,49 @@ func (h *History) ListMigrations(ctx context.Context, db database.DBTxConn) ([]*
 	return out, nil
 }
 
-// Force appends, in one batch, a row for every version: applied for the given ones, rolled back
-// for every other version the log knows, none of them dirty.
+// Force appends, in one batch, a row for every version whose state changes: applied for the
+// given ones not applied (or dirty) now, rolled back for every other version applied or dirty.
+// Versions already as force wants them get no row, so they keep their time and author.
 func (h *History) Force(ctx context.Context, db *sql.DB, applied []migrate.Record) error {
 	recs, err := h.Records(ctx, db)
 	if err != nil {
 		return err
 	}
-	want := map[int64]bool{}
-	var rows []row
-	for _, r := range applied {
-		want[r.Version] = true
-		rows = append(rows, row{version: r.Version, applied: true, appliedBy: r.AppliedBy, checksum: r.Checksum})
+	rows := forceRows(applied, recs)
+	if len(rows) == 0 {
+		return nil
 	}
-	for _, r := range recs {
-		if !want[r.Version] && (r.Applied || r.Dirty) {
-			rows = append(rows, row{version: r.Version})
+	return h.append(ctx, rows...)
+}
+
+func forceRows(applied, current []migrate.Record) []row {
+	var rows []row
+	for _, c := range migrate.ForceChanges(applied, current) {
+		switch {
+		case !c.Applied:
+			rows = append(rows, row{version: c.Version, appliedBy: c.AppliedBy, checksum: c.Checksum, event: "forced: not applied"})
+		case c.Old != nil:
+			rows = append(rows, row{version: c.Version, applied: true, appliedBy: c.AppliedBy, checksum: c.Old.Checksum, at: c.Old.AppliedAt,
+				duration: c.Old.Duration, event: "forced: applied", note: "dirty mark cleared"})
+		default:
+			rows = append(rows, row{version: c.Version, applied: true, appliedBy: c.AppliedBy, checksum: c.Checksum, event: "forced: applied", note: "recorded, no SQL run"})
 		}
+	}
+	return rows
+}
+
+// Record appends applied versions no run applied here (adopted, a baseline), with their time and
+// author, in one batch.
+func (h *History) Record(ctx context.Context, db *sql.DB, recs []migrate.Record, event, note string) error {
+	rows := make([]row, len(recs))
+	now := time.Now()
+	for i, r := range recs {
+		n := note
+		if d := now.Sub(r.AppliedAt); !r.AppliedAt.IsZero() && (d > time.Second || d < -time.Second) {
+			// The row's time is the applied time (the version's state); the note says when this was recorded.
+			n += "; recorded at " + now.UTC().Format("2006-01-02 15:04:05 UTC")
+		}
+		rows[i] = row{version: r.Version, applied: true, appliedBy: r.AppliedBy, checksum: r.Checksum, at: r.AppliedAt, event: event, note: n}
 	}
 	if len(rows) == 0 {
 		return nil
@@ -307,13 +373,73 @@ func (h *History) Force(ctx context.Context, db *sql.DB, applied []migrate.Recor
 	return h.append(ctx, rows...)
 }
 
-func (h *History) ForceStatements(applied []migrate.Record) []string {
-	s := fmt.Sprintf("INSERT INTO %s (version_id, is_applied, dirty, ...) VALUES", HistoryTable)
-	for i, r := range applied {
-		if i > 0 {
-			s += ","
-		}
-		s += fmt.Sprintf(" (%d, 1, 0, ...)", r.Version)
+// Rehash appends the version's row again with a new checksum, keeping its time, author and
+// duration.
+func (h *History) Rehash(ctx context.Context, db *sql.DB, version int64, sum, by string) error {
+	recs, err := h.Records(ctx, db)
+	if err != nil {
+		return err
 	}
-	return []string{s + " -- plus (v, 0, 0, ...) for every other version the log holds; one batch, nothing mutated"}
+	for _, r := range recs {
+		if r.Version == version && r.Applied {
+			return h.append(ctx, row{version: version, applied: true, dirty: r.Dirty, appliedBy: r.AppliedBy, duration: r.Duration,
+				checksum: sum, at: r.AppliedAt, event: "rehashed", note: "checksum was " + r.Checksum + ", by " + by})
+		}
+	}
+	return fmt.Errorf("version %d is not applied", version)
+}
+
+// Audit lists the log's rows, of one version or (0) of all, oldest first; rows written before
+// the audit columns existed are named by their state.
+func (h *History) Audit(ctx context.Context, db *sql.DB, version int64) ([]migrate.AuditEntry, error) {
+	var n uint64
+	if err := db.QueryRowContext(ctx, `SELECT count() FROM system.columns WHERE database = currentDatabase() AND table = ? AND name IN ('event', 'note')`, HistoryTable).Scan(&n); err != nil {
+		return nil, err
+	}
+	ev := "'', ''"
+	if n == 2 && !h.oldLayout {
+		ev = "event, note"
+	}
+	rows, err := db.QueryContext(ctx, `SELECT seq, version_id, is_applied, dirty, tstamp, applied_by, checksum, `+ev+`
+FROM `+h.source()+` WHERE version_id > 0 AND (? = 0 OR version_id = ?) ORDER BY seq`, version, version)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []migrate.AuditEntry
+	for rows.Next() {
+		var (
+			e              migrate.AuditEntry
+			seq            uint64
+			applied, dirty uint8
+		)
+		if err := rows.Scan(&seq, &e.Version, &applied, &dirty, &e.At, &e.By, &e.Checksum, &e.Event, &e.Note); err != nil {
+			return nil, err
+		}
+		e.Seq = int64(seq)
+		if e.Event == "" {
+			switch {
+			case dirty == 1:
+				e.Event = "marked dirty"
+			case applied == 1:
+				e.Event = "applied"
+			default:
+				e.Event = "rolled back"
+			}
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+func (h *History) ForceStatements(applied, current []migrate.Record) []string {
+	rows := forceRows(applied, current)
+	if len(rows) == 0 {
+		return []string{"-- nothing changes: the history already records exactly these versions, none dirty"}
+	}
+	var vals []string
+	for _, r := range rows {
+		vals = append(vals, fmt.Sprintf("(%d, %d, 0, %s)", r.version, boolU8(r.applied), target.QuoteString(r.event)))
+	}
+	return []string{fmt.Sprintf("INSERT INTO %s (version_id, is_applied, dirty, event, ...) VALUES %s -- one batch appended, nothing mutated", HistoryTable, strings.Join(vals, ", "))}
 }

@@ -3,9 +3,11 @@ package clickhouse
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"os"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -193,13 +195,38 @@ func (d *DB) nextSeq() uint64 {
 	return s
 }
 
-// deadHere reports whether a lease holder ("host pid N (...)") is a process of this host that no
-// longer exists: a run that was killed, whose lease has not run out yet.
+// holderName names this run in the lock: "host pid N (token here)", where here tells this kernel
+// and process namespace apart from another with the same host name (two containers), so deadHere
+// only judges processes it can see. via, when set, says through which node.
+func holderName(via string) string {
+	host, _ := os.Hostname()
+	tok := make([]byte, 6)
+	_, _ = rand.Read(tok)
+	if via != "" {
+		via = " via " + via
+	}
+	return fmt.Sprintf("%s pid %d%s (%s %s)", host, os.Getpid(), via, hex.EncodeToString(tok), hereID())
+}
+
+// hereID fingerprints this kernel boot and PID namespace.
+func hereID() string {
+	boot, _ := os.ReadFile("/proc/sys/kernel/random/boot_id")
+	ns, _ := os.Readlink("/proc/self/ns/pid")
+	if len(boot) == 0 || ns == "" {
+		return "here-unknown"
+	}
+	sum := sha256.Sum256([]byte(strings.TrimSpace(string(boot)) + " " + ns))
+	return "here-" + hex.EncodeToString(sum[:4])
+}
+
+// deadHere reports whether a lock holder is a process of this host, kernel and PID namespace that
+// no longer exists: a run that was killed, whose lease has not run out yet.
 func deadHere(holder string) bool {
 	host, _ := os.Hostname()
 	var h string
 	var pid int
-	if n, _ := fmt.Sscanf(holder, "%s pid %d", &h, &pid); n != 2 || h != host || pid <= 0 {
+	here := hereID()
+	if n, _ := fmt.Sscanf(holder, "%s pid %d", &h, &pid); n != 2 || h != host || pid <= 0 || here == "here-unknown" || !strings.HasSuffix(holder, " "+here+")") {
 		return false
 	}
 	return syscall.Kill(pid, 0) == syscall.ESRCH
@@ -212,10 +239,7 @@ func (d *DB) leaseLock(ctx context.Context, timeout time.Duration, waiting func(
 	if _, err := d.db.ExecContext(ctx, CreateLockTableSQL(d.o.Cluster)); err != nil {
 		return nil, fmt.Errorf("clickhouse at %s: create lock table: %w", d.Address(), err)
 	}
-	host, _ := os.Hostname()
-	tok := make([]byte, 6)
-	_, _ = rand.Read(tok)
-	me := fmt.Sprintf("%s pid %d (%s)", host, os.Getpid(), hex.EncodeToString(tok))
+	me := holderName("")
 	deadline := time.Now().Add(timeout)
 	told := false
 	for {
@@ -226,7 +250,7 @@ func (d *DB) leaseLock(ctx context.Context, timeout time.Duration, waiting func(
 			}
 			return nil, fmt.Errorf("clickhouse at %s: read lock: %w", d.Address(), err)
 		}
-		if holder == "" || holder == me || time.Now().After(expires) {
+		if holder == "" || holder == me || time.Now().After(expires) || deadHere(holder) {
 			until := time.Now().Add(d.o.Lease)
 			if err := d.writeLease(ctx, me, until); err != nil {
 				if ctx.Err() != nil {

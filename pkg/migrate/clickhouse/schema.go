@@ -25,9 +25,6 @@ func (d *DB) Snapshot(ctx context.Context) (migrate.Schema, error) {
 		text = strings.ReplaceAll(text, db+".", "")
 		return uuidRE.ReplaceAllString(text, "<uuid>")
 	}
-	own := func(table string) bool {
-		return table == HistoryTable || table == LockTable || strings.HasPrefix(table, ".inner")
-	}
 	read := func(query string, each func(vals []string)) error {
 		rows, err := d.db.QueryContext(ctx, query)
 		if err != nil {

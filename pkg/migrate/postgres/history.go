@@ -21,8 +21,12 @@ import (
 type History struct {
 	migrate.Expectations
 	table  string // quoted, schema-qualified
+	audit  string // the audit trail, likewise
 	schema string
 }
+
+// AuditTable keeps every change of the history, one row each: the audit trail `history` shows.
+const AuditTable = "brokle_migration_audit"
 
 var _ migrate.History = (*History)(nil)
 
@@ -40,7 +44,34 @@ func (h *History) Prepare(ctx context.Context, db *sql.DB) error {
 	}
 	h.schema = schema.String
 	h.table = pgx.Identifier{schema.String, HistoryTable}.Sanitize()
+	h.audit = pgx.Identifier{schema.String, AuditTable}.Sanitize()
 	return nil
+}
+
+func (h *History) auditTable() string {
+	if h.audit == "" {
+		return AuditTable
+	}
+	return h.audit
+}
+
+func (h *History) createAuditSQL() string {
+	return `CREATE TABLE IF NOT EXISTS ` + h.auditTable() + ` (
+	seq        BIGSERIAL PRIMARY KEY,
+	version_id BIGINT NOT NULL,
+	event      TEXT NOT NULL,
+	at         TIMESTAMPTZ NOT NULL DEFAULT now(),
+	by         TEXT NOT NULL DEFAULT '',
+	checksum   TEXT NOT NULL DEFAULT '',
+	note       TEXT NOT NULL DEFAULT ''
+)`
+}
+
+// auditSQL appends one audit row ($1 version, $2 event, $3 by, $4 checksum, $5 note) when the
+// history change before it (the CTE "h") changed a row: one round trip for both.
+func (h *History) auditSQL(change string) string {
+	return `WITH h AS (` + change + ` RETURNING 1)
+INSERT INTO ` + h.auditTable() + ` (version_id, event, by, checksum, note) SELECT $1, $2, $3, $4, $5 FROM h`
 }
 
 // Table is the quoted, schema-qualified history table (after Prepare).
@@ -77,9 +108,19 @@ func (h *History) TableExists(ctx context.Context, db database.DBTxConn) (bool, 
 	return ok, err
 }
 
-// Init creates the table and goose's zero row in one transaction.
+// Init creates the table, goose's zero row and the audit trail, in one transaction (the audit
+// trail alone for a history an earlier brokle made).
 func (h *History) Init(ctx context.Context, db *sql.DB) error {
-	if ok, err := h.TableExists(ctx, db); err != nil || ok {
+	ok, err := h.TableExists(ctx, db)
+	if err != nil {
+		return err
+	}
+	if ok {
+		var audit bool
+		if err := db.QueryRowContext(ctx, `SELECT to_regclass($1) IS NOT NULL`, h.auditTable()).Scan(&audit); err != nil || audit {
+			return err
+		}
+		_, err := db.ExecContext(ctx, h.createAuditSQL())
 		return err
 	}
 	if err := h.Guard(ctx); err != nil {
@@ -90,18 +131,17 @@ func (h *History) Init(ctx context.Context, db *sql.DB) error {
 		return err
 	}
 	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, h.createSQL()); err != nil {
-		return err
-	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO `+h.Table()+` (version_id, is_applied) VALUES (0, true) ON CONFLICT DO NOTHING`); err != nil {
-		return err
+	for _, stmt := range []string{h.createSQL(), h.createAuditSQL(), `INSERT INTO ` + h.Table() + ` (version_id, is_applied) VALUES (0, true) ON CONFLICT DO NOTHING`} {
+		if _, err := tx.ExecContext(ctx, stmt); err != nil {
+			return err
+		}
 	}
 	return tx.Commit()
 }
 
 // SetupStatements is what Init runs on a database with no history table.
 func (h *History) SetupStatements() []string {
-	return []string{h.createSQL(), `INSERT INTO ` + h.Table() + ` (version_id, is_applied) VALUES (0, true)`}
+	return []string{h.createSQL(), h.createAuditSQL(), `INSERT INTO ` + h.Table() + ` (version_id, is_applied) VALUES (0, true)`}
 }
 
 func (h *History) Insert(ctx context.Context, db database.DBTxConn, req database.InsertRequest) error {
@@ -110,11 +150,11 @@ func (h *History) Insert(ctx context.Context, db database.DBTxConn, req database
 	}
 	m := h.Meta(req.Version)
 	ms := float64(m.DurationSince(time.Now()).Microseconds()) / 1000
-	_, err := db.ExecContext(ctx, `INSERT INTO `+h.Table()+` (version_id, is_applied, dirty, applied_by, duration_ms, checksum)
-VALUES ($1, true, false, $2, $3, $4)
+	_, err := db.ExecContext(ctx, h.auditSQL(`INSERT INTO `+h.Table()+` (version_id, is_applied, dirty, applied_by, duration_ms, checksum)
+VALUES ($1, true, false, $3, $6, $4)
 ON CONFLICT (version_id) DO UPDATE SET is_applied = true, dirty = false, tstamp = now(),
-	applied_by = EXCLUDED.applied_by, duration_ms = EXCLUDED.duration_ms, checksum = EXCLUDED.checksum, seq = DEFAULT`,
-		req.Version, m.AppliedBy, ms, m.Checksum)
+	applied_by = EXCLUDED.applied_by, duration_ms = EXCLUDED.duration_ms, checksum = EXCLUDED.checksum, seq = DEFAULT`),
+		req.Version, "applied", m.AppliedBy, m.Checksum, fmt.Sprintf("took %.1f ms", ms), ms)
 	return err
 }
 
@@ -122,7 +162,8 @@ func (h *History) Delete(ctx context.Context, db database.DBTxConn, version int6
 	if err := h.Guard(ctx); err != nil {
 		return err
 	}
-	_, err := db.ExecContext(ctx, `DELETE FROM `+h.Table()+` WHERE version_id = $1`, version)
+	m := h.Meta(version)
+	_, err := db.ExecContext(ctx, h.auditSQL(`DELETE FROM `+h.Table()+` WHERE version_id = $1`), version, "rolled back", m.AppliedBy, m.Checksum, "")
 	return err
 }
 
@@ -131,9 +172,13 @@ func (h *History) MarkDirty(ctx context.Context, db database.DBTxConn, version i
 		return err
 	}
 	m := h.Meta(version)
-	_, err := db.ExecContext(ctx, `INSERT INTO `+h.Table()+` (version_id, is_applied, dirty, applied_by, checksum)
-VALUES ($1, $2, true, $3, $4)
-ON CONFLICT (version_id) DO UPDATE SET dirty = true`, version, applied, m.AppliedBy, m.Checksum)
+	what := "up"
+	if applied {
+		what = "down"
+	}
+	_, err := db.ExecContext(ctx, h.auditSQL(`INSERT INTO `+h.Table()+` (version_id, is_applied, dirty, applied_by, checksum)
+VALUES ($1, $6, true, $3, $4)
+ON CONFLICT (version_id) DO UPDATE SET dirty = true`), version, "marked dirty", m.AppliedBy, m.Checksum, "running "+what+" outside a transaction", applied)
 	return err
 }
 
@@ -204,40 +249,131 @@ FROM `+h.Table()+` WHERE version_id > 0 ORDER BY version_id`)
 	return out, rows.Err()
 }
 
-// Force replaces the history, in one transaction, with exactly the given applied versions.
+// Force makes exactly the given versions applied and none dirty, in one transaction, touching
+// only the rows whose state changes (the others keep their time and author), each change in the
+// audit trail.
 func (h *History) Force(ctx context.Context, db *sql.DB, applied []migrate.Record) error {
 	if err := h.Guard(ctx); err != nil {
 		return err
-	}
-	versions := make([]int64, len(applied))
-	sums := make([]string, len(applied))
-	by := ""
-	for i, r := range applied {
-		versions[i], sums[i], by = r.Version, r.Checksum, r.AppliedBy
 	}
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, `DELETE FROM `+h.Table()+` WHERE version_id > 0`); err != nil {
+	cur, err := h.Records(ctx, tx)
+	if err != nil {
 		return err
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO `+h.Table()+` (version_id, is_applied, dirty, applied_by, checksum)
-SELECT v, true, false, $2, c FROM unnest($1::bigint[], $3::text[]) AS t(v, c) ORDER BY v`, versions, by, sums); err != nil {
+	for _, c := range migrate.ForceChanges(applied, cur) {
+		stmt, args := h.forceStatement(c)
+		if _, err := tx.ExecContext(ctx, h.auditSQL(stmt), args...); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
+}
+
+// forceStatement is the history change of one forced version; args are the audit row's ($1
+// version, $2 event, $3 by, $4 checksum, $5 note).
+func (h *History) forceStatement(c migrate.ForceChange) (string, []any) {
+	switch {
+	case !c.Applied:
+		return `DELETE FROM ` + h.Table() + ` WHERE version_id = $1`, []any{c.Version, "forced: not applied", c.AppliedBy, c.Checksum, ""}
+	case c.Old != nil:
+		return `UPDATE ` + h.Table() + ` SET is_applied = true, dirty = false WHERE version_id = $1`, []any{c.Version, "forced: applied", c.AppliedBy, c.Old.Checksum, "dirty mark cleared"}
+	}
+	return `INSERT INTO ` + h.Table() + ` (version_id, is_applied, dirty, applied_by, checksum) VALUES ($1, true, false, $3, $4)
+ON CONFLICT (version_id) DO UPDATE SET is_applied = true, dirty = false, applied_by = EXCLUDED.applied_by, checksum = EXCLUDED.checksum, tstamp = now(), seq = DEFAULT`,
+		[]any{c.Version, "forced: applied", c.AppliedBy, c.Checksum, "recorded, no SQL run"}
+}
+
+// Record writes applied versions no run applied here (adopted from another tool, a baseline),
+// with the time and author given, each with its audit row.
+func (h *History) Record(ctx context.Context, db *sql.DB, recs []migrate.Record, event, note string) error {
+	if err := h.Guard(ctx); err != nil {
+		return err
+	}
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	now := time.Now()
+	for _, r := range recs {
+		at, n := r.AppliedAt, note
+		if at.IsZero() {
+			at = now
+		}
+		if d := now.Sub(at); d > time.Second || d < -time.Second {
+			n += "; applied at " + at.UTC().Format("2006-01-02 15:04:05.000 UTC")
+		}
+		// The history row keeps the applied time; the audit row, when this was recorded.
+		if _, err := tx.ExecContext(ctx, `WITH h AS (INSERT INTO `+h.Table()+` (version_id, is_applied, dirty, applied_by, checksum, tstamp) VALUES ($1, true, false, $3, $4, $6) RETURNING 1)
+INSERT INTO `+h.auditTable()+` (version_id, event, by, checksum, note) SELECT $1, $2, $3, $4, $5 FROM h`,
+			r.Version, event, r.AppliedBy, r.Checksum, n, at); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
+}
+
+// Rehash records a new checksum for an applied version, keeping its time and author, with an
+// audit row naming the old and new checksums.
+func (h *History) Rehash(ctx context.Context, db *sql.DB, version int64, sum, by string) error {
+	if err := h.Guard(ctx); err != nil {
+		return err
+	}
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	var old string
+	if err := tx.QueryRowContext(ctx, `SELECT checksum FROM `+h.Table()+` WHERE version_id = $1 AND is_applied FOR UPDATE`, version).Scan(&old); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, h.auditSQL(`UPDATE `+h.Table()+` SET checksum = $4 WHERE version_id = $1`), version, "rehashed", by, sum, "checksum was "+old); err != nil {
 		return err
 	}
 	return tx.Commit()
 }
 
-func (h *History) ForceStatements(applied []migrate.Record) []string {
-	vs := make([]string, len(applied))
-	for i, r := range applied {
-		vs[i] = fmt.Sprintf("(%d, true, false)", r.Version)
+// Audit lists the audit trail, of one version or (0) of all, oldest first.
+func (h *History) Audit(ctx context.Context, db *sql.DB, version int64) ([]migrate.AuditEntry, error) {
+	var ok bool
+	if err := db.QueryRowContext(ctx, `SELECT to_regclass($1) IS NOT NULL`, h.auditTable()).Scan(&ok); err != nil || !ok {
+		return nil, err
 	}
-	out := []string{"BEGIN", `DELETE FROM ` + h.Table() + ` WHERE version_id > 0`}
-	if len(vs) > 0 {
-		out = append(out, fmt.Sprintf("INSERT INTO %s (version_id, is_applied, dirty) VALUES %s", h.Table(), strings.Join(vs, ", ")))
+	rows, err := db.QueryContext(ctx, `SELECT seq, version_id, event, at, by, checksum, note FROM `+h.auditTable()+` WHERE $1::bigint = 0 OR version_id = $1::bigint ORDER BY seq`, version)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []migrate.AuditEntry
+	for rows.Next() {
+		var e migrate.AuditEntry
+		if err := rows.Scan(&e.Seq, &e.Version, &e.Event, &e.At, &e.By, &e.Checksum, &e.Note); err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+func (h *History) ForceStatements(applied, current []migrate.Record) []string {
+	out := []string{"BEGIN"}
+	for _, c := range migrate.ForceChanges(applied, current) {
+		stmt, args := h.forceStatement(c)
+		stmt = strings.Replace(stmt, "$1", fmt.Sprint(args[0]), 1)
+		stmt = strings.Replace(stmt, "$3", quoteLiteral(fmt.Sprint(args[2])), 1)
+		stmt = strings.Replace(stmt, "$4", quoteLiteral(fmt.Sprint(args[3])), 1)
+		out = append(out, "-- "+fmt.Sprint(args[1])+" (and its audit row)\n"+stmt)
+	}
+	if len(out) == 1 {
+		return []string{"-- nothing changes: the history already records exactly these versions, none dirty"}
 	}
 	return append(out, "COMMIT")
 }
+
+func quoteLiteral(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
