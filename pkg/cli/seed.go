@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -60,12 +61,13 @@ func newSeedCmd(a *app) *cobra.Command {
 			default:
 				return usagef("--db %q: want postgres, clickhouse or all", db)
 			}
-			path, data, err := readSeed(cfg, args, file)
+			path, src, err := openSeed(cfg, args, file)
 			if err != nil {
 				return err
 			}
+			defer src.Close()
 			batchGC()
-			f, err := seed.Parse(path, data)
+			f, err := seed.ParseSource(path, src)
 			if err != nil {
 				return err
 			}
@@ -140,17 +142,29 @@ func seedNames(dir string) []string {
 	return names
 }
 
-// readSeed finds the seed: --file, else NAME in the seeds folder, else the built-in one.
+// readSeed reads the seed openSeed finds, whole.
 func readSeed(cfg *config.Config, args []string, file string) (string, []byte, error) {
+	path, src, err := openSeed(cfg, args, file)
+	if err != nil {
+		return "", nil, err
+	}
+	defer src.Close()
+	data, err := io.ReadAll(io.NewSectionReader(src, 0, src.Size()))
+	return path, data, err
+}
+
+// openSeed finds the seed: --file, else NAME in the seeds folder, else the built-in one. A file
+// is opened, not read: the seed reads it a row at a time.
+func openSeed(cfg *config.Config, args []string, file string) (string, *seed.FileSource, error) {
 	switch {
 	case file != "" && len(args) > 0:
 		return "", nil, usagef("give a seed NAME or --file PATH, not both")
 	case file != "":
-		data, err := config.ReadRegular(file)
+		src, err := seed.OpenFile(file)
 		if err != nil {
 			return "", nil, usagef("--file %s: %v", file, err)
 		}
-		return file, data, nil
+		return file, src, nil
 	case len(args) == 0:
 		return "", nil, usagef("seed needs a NAME (%s) or --file PATH", strings.Join(seedNames(cfg.SeedsDir), ", "))
 	}
@@ -160,14 +174,14 @@ func readSeed(cfg *config.Config, args []string, file string) (string, []byte, e
 	}
 	path := filepath.Join(cfg.SeedsDir, name+".yaml")
 	if _, err := os.Stat(path); err == nil {
-		data, err := config.ReadRegular(path)
+		src, err := seed.OpenFile(path)
 		if err != nil {
 			return "", nil, usagef("seed %s: %v", path, err)
 		}
-		return path, data, nil
+		return path, src, nil
 	}
 	if data, err := fs.ReadFile(seeds.FS, name+".yaml"); err == nil {
-		return "seeds/" + name + ".yaml (built in)", data, nil
+		return "seeds/" + name + ".yaml (built in)", seed.BytesSource(data), nil
 	}
 	return "", nil, usagef("no seed named %q: no %s (seeds: %s)", name, path, strings.Join(seedNames(cfg.SeedsDir), ", "))
 }

@@ -26,17 +26,54 @@ func (f *File) Rows() int {
 	n := 0
 	for _, ts := range [][]*Table{f.Postgres, f.ClickHouse} {
 		for _, t := range ts {
-			n += len(t.Rows)
+			n += t.Len()
 		}
 	}
 	return n
 }
 
-// Table is one table's rows, in file order.
+// Table is one table's rows, in file order. The rows of a table the flat reader read are not
+// kept (Rows is nil): they are read again from the file when needed (see Len and each).
 type Table struct {
 	Name string
 	Line int
 	Rows []*Row
+	lazy *lazyTable
+}
+
+// Len is the table's number of rows.
+func (t *Table) Len() int {
+	if t.lazy != nil {
+		return t.lazy.rows
+	}
+	return len(t.Rows)
+}
+
+// each calls fn with every row, in file order.
+func (t *Table) each(fn func(*Row) error) error {
+	if t.lazy == nil {
+		for _, r := range t.Rows {
+			if err := fn(r); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return t.lazy.each(func(r *flatRow) error { return fn(t.lazy.row(r)) })
+}
+
+// eachSuspect is each for the rows for which suspect, a cheap look at a row the flat reader read
+// (a row in memory is always suspect), holds: the rows in which a check may find a problem.
+func (t *Table) eachSuspect(suspect func(*flatRow) bool, fn func(*Row) error) error {
+	if t.lazy == nil || suspect == nil {
+		return t.each(fn)
+	}
+	return t.lazy.each(func(r *flatRow) error {
+		if !suspect(r) {
+			return nil
+		}
+		return fn(t.lazy.row(r))
+	})
 }
 
 // Row is one row: its columns in file order and their values.
@@ -98,35 +135,50 @@ func checkKeys(f *File, t *Table, keys []string, prefix string) error {
 		return nil
 	}
 	seen := make(map[string]int, len(t.Rows))
-	for _, r := range t.Rows {
+	return t.each(func(r *Row) error {
 		parts := make([]string, len(keys))
-		complete := true
 		for i, k := range keys {
 			v, ok := r.Vals[k]
 			if !ok || IsNull(v) {
-				complete = false
-				break
+				return nil
 			}
 			parts[i] = k + "=" + v.Value
-		}
-		if !complete {
-			continue
 		}
 		key := strings.Join(parts, ", ")
 		if first, dup := seen[key]; dup {
 			return &Error{File: f.Path, Line: r.Line, Table: prefix + t.Name, Msg: fmt.Sprintf("a second row with the key %s (first at line %d)", key, first), Input: true}
 		}
 		seen[key] = r.Line
-	}
-	return nil
+		return nil
+	})
 }
 
 // Parse reads a seed file's text.
 func Parse(path string, data []byte) (*File, error) {
-	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
-	if f, ok := parseFlat(path, data); ok {
+	return ParseSource(path, bytes.NewReader(data))
+}
+
+// ParseSource reads a seed file. Tables of flat rows (see flat.go) are checked here and read
+// again, a row at a time, when they are checked against the catalog and written: memory stays
+// flat in the number of rows. Any other file is read whole by yaml.v3.
+func ParseSource(path string, src Source) (*File, error) {
+	var bom [3]byte
+	start := int64(0)
+	if n, _ := src.ReadAt(bom[:], 0); n == 3 && string(bom[:]) == "\xef\xbb\xbf" {
+		start = 3
+	}
+	f, err := scanFlat(path, src, start)
+	if err == nil {
 		return f, nil
 	}
+	if err != errDecline {
+		return nil, err
+	}
+	data, err := readAll(src)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	data = data[start:]
 	if len(data) >= parallelMin {
 		if f, ok := parseParallel(path, data); ok {
 			return f, nil
