@@ -344,6 +344,10 @@ func TestAdversarial(t *testing.T) {
 	add(adversarial{"seed unknown name", []string{"seed", "prod"}, nil, 2, `^error: no seed named "prod"`})
 	add(adversarial{"seed name and file", []string{"seed", "dev", "--file", p("fk.yaml")}, nil, 2, `^error: give a seed NAME or --file PATH, not both`})
 	add(adversarial{"seed bad db", []string{"seed", "dev", "--db", "oracle"}, nil, 2, `^error: --db "oracle"`})
+	// A single-valued flag given twice with different values is refused, never the last one kept;
+	// the values (a URL's password) are not repeated.
+	add(adversarial{"seed --file twice", []string{"seed", "--file", p("fk.yaml"), "--file", p("dupkeys.yaml")}, nil, 2, `^error: --file given twice with different values: give it once$`})
+	add(adversarial{"up --postgres-url twice", []string{"migrate", "up", "--postgres-url", "postgres://u:s3cr%40t@127.0.0.1:1/x", "--postgres-url", "postgres://u:other@127.0.0.1:1/y"}, nil, 2, `^error: --postgres-url given twice with different values: give it once$`})
 
 	// 6. Destruction: refused without confirmation, and never of a system database.
 	for _, c := range []struct {

@@ -141,10 +141,16 @@ func (a *app) root() *cobra.Command {
 	pf.String("postgres-url", "", "PostgreSQL URL (env BROKLE_POSTGRES_URL, DATABASE_URL)")
 	pf.String("clickhouse-url", "", "ClickHouse URL (env BROKLE_CLICKHOUSE_URL, CLICKHOUSE_URL)")
 	pf.String("redis-url", "", "Redis URL (env BROKLE_REDIS_URL, REDIS_URL)")
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{msg: err.Error()} })
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
+		if twice := flagTwice(err); twice != nil {
+			err = twice
+		}
+		return &usageError{msg: err.Error()}
+	})
 	root.CompletionOptions.DisableDefaultCmd = true
 	root.SetHelpCommand(newHelpCmd(root))
 	root.AddCommand(newMigrateCmd(a), newSeedCmd(a), newShellCmd(a), newDBCmd(a), newVersionCmd(a), newCompletionCmd(root))
+	onceFlags(root)
 	return root
 }
 

@@ -24,6 +24,10 @@ const CopyThreshold = 1000
 type Column struct {
 	Name       string
 	Type       string // format_type: varchar(26), jsonb, text[] ...
+	// Base is the type without its modifier (character varying, numeric, text[]): what a value
+	// is cast to explicitly. The column's own modifier then applies as an assignment cast, which
+	// refuses a value too long for varchar(26) where an explicit cast would cut it silently.
+	Base string
 	NotNull    bool
 	HasDefault bool // a default, identity or generated value
 	Generated  bool
@@ -41,7 +45,7 @@ type PGTable struct {
 type PGCatalog map[string]*PGTable
 
 const catalogColumnsSQL = `
-SELECT c.relname, a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull,
+SELECT c.relname, a.attname, format_type(a.atttypid, a.atttypmod), format_type(a.atttypid, NULL), a.attnotnull,
        a.atthasdef OR a.attidentity <> '' OR a.attgenerated <> '', a.attgenerated <> ''
 FROM pg_attribute a
 JOIN pg_class c ON c.oid = a.attrelid
@@ -84,7 +88,7 @@ func LoadPGCatalog(ctx context.Context, q interface {
 	for rows.Next() {
 		var table string
 		c := &Column{}
-		if err := rows.Scan(&table, &c.Name, &c.Type, &c.NotNull, &c.HasDefault, &c.Generated); err != nil {
+		if err := rows.Scan(&table, &c.Name, &c.Type, &c.Base, &c.NotNull, &c.HasDefault, &c.Generated); err != nil {
 			rows.Close()
 			return nil, err
 		}
@@ -174,9 +178,12 @@ func CheckPG(f *File, cat PGCatalog) error {
 	}
 	for _, t := range f.Postgres {
 		ct := cat[t.Name]
-		var required []string // NOT NULL without a default
+		// Required: the primary key (a row without it, say a serial id left to its default, would
+		// be inserted again on every run: the upsert has nothing to match it on), then every NOT
+		// NULL column without a default.
+		required := slices.Clone(ct.PK)
 		for _, name := range sortedKeys(ct.Columns) {
-			if col := ct.Columns[name]; col.NotNull && !col.HasDefault {
+			if col := ct.Columns[name]; col.NotNull && !col.HasDefault && !slices.Contains(ct.PK, name) {
 				required = append(required, name)
 			}
 		}
@@ -194,6 +201,10 @@ func CheckPG(f *File, cat PGCatalog) error {
 					line := r.Line
 					if given {
 						line = v.Line
+					}
+					if slices.Contains(ct.PK, name) {
+						return &Error{File: f.Path, Line: line, Table: t.Name, Column: name, Input: true,
+							Msg: "is the primary key, which seeds upsert on: give it a value (a row without it would be inserted again on every run)"}
 					}
 					return &Error{File: f.Path, Line: line, Table: t.Name, Column: name, Msg: "is NOT NULL and has no default: give it a value"}
 				}
@@ -720,7 +731,7 @@ func upsertGroup(ctx context.Context, tx pgx.Tx, f *File, t *Table, ct *PGTable,
 				} else {
 					args = append(args, nil)
 				}
-				fmt.Fprintf(&b, "$%d::text::%s", len(args), types[j])
+				fmt.Fprintf(&b, "$%d::text::%s", len(args), ct.Columns[c].Base)
 			}
 			b.WriteString(")")
 		}
@@ -774,7 +785,7 @@ func copyGroup(ctx context.Context, tx pgx.Tx, f *File, t *Table, ct *PGTable, g
 	casts := make([]string, len(g.cols))
 	for i, c := range g.cols {
 		textCols[i] = pgx.Identifier{c}.Sanitize() + " text"
-		casts[i] = pgx.Identifier{c}.Sanitize() + "::" + types[i]
+		casts[i] = pgx.Identifier{c}.Sanitize() + "::" + ct.Columns[c].Base
 	}
 	if _, err := tx.Exec(ctx, fmt.Sprintf("CREATE TEMP TABLE %s (%s) ON COMMIT DROP", tmp, strings.Join(textCols, ", "))); err != nil {
 		return 0, 0, err

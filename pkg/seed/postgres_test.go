@@ -304,3 +304,81 @@ func TestWritePGLargeErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestWritePGRefusesWhatItCannotKeep: a value too long for its varchar(n) column is refused, not
+// cut (in the INSERT path, the staged upsert of a re-run and COPY), and a row without its primary
+// key (a serial id left to its default) is refused before anything is written, since a second
+// run could not match it and would insert it again.
+func TestWritePGRefusesWhatItCannotKeep(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	dbURL := testdb.Postgres(t)
+	testdb.Exec(t, dbURL, "CREATE TABLE codes (id bigint PRIMARY KEY, code varchar(4) NOT NULL)",
+		"CREATE TABLE notes (id serial PRIMARY KEY, body text NOT NULL)")
+	conn := pgConn(t, ctx, dbURL)
+	rows := func(n int, long int) string {
+		var b strings.Builder
+		b.WriteString("codes:\n")
+		for i := 0; i < n; i++ {
+			code := "abcd"
+			if i == long {
+				code = "abcdefgh"
+			}
+			fmt.Fprintf(&b, "  - id: %d\n    code: %s\n", i, code)
+		}
+		return b.String()
+	}
+	for _, c := range []struct {
+		name    string
+		n, long int
+		first   string // written before, so the run takes the staged upsert
+	}{
+		{"insert", 10, 7, ""},
+		{"copy", CopyThreshold + 10, CopyThreshold + 3, ""},
+		{"staged upsert", CopyThreshold + 10, CopyThreshold + 3, "codes:\n  - id: 0\n    code: zz\n"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			testdb.Exec(t, dbURL, "TRUNCATE codes")
+			if c.first != "" {
+				if _, err := seedText(ctx, conn, c.first, false); err != nil {
+					t.Fatal(err)
+				}
+			}
+			_, err := seedText(ctx, conn, rows(c.n, c.long), false)
+			if err == nil || !strings.Contains(err.Error(), "value too long for type character varying(4)") || !strings.Contains(err.Error(), "table codes") {
+				t.Fatalf("a value too long for varchar(4): got %v", err)
+			}
+			want := "0"
+			if c.first != "" {
+				want = "1"
+			}
+			if got := testdb.QueryStrings(t, dbURL, "SELECT count(*) FROM codes")[0]; got != want {
+				t.Fatalf("%s rows after the refused seed, want %s", got, want)
+			}
+			if got := testdb.QueryStrings(t, dbURL, "SELECT count(*) FROM codes WHERE length(code) > 4")[0]; got != "0" {
+				t.Fatalf("%s cut or long codes stored", got)
+			}
+		})
+	}
+
+	for _, n := range []int{3, CopyThreshold + 5} {
+		var b strings.Builder
+		b.WriteString("notes:\n")
+		for i := 1; i <= n; i++ {
+			if i == 2 {
+				fmt.Fprintf(&b, "  - body: no id here\n")
+				continue
+			}
+			fmt.Fprintf(&b, "  - id: %d\n    body: note %d\n", i, i)
+		}
+		_, err := seedText(ctx, conn, b.String(), false)
+		want := "f.yaml:4: table notes, column id: is the primary key, which seeds upsert on: give it a value (a row without it would be inserted again on every run)"
+		var se *Error
+		if !errors.As(err, &se) || err.Error() != want || !se.Input {
+			t.Fatalf("%d rows, one without its serial id:\ngot  %v\nwant %s (input)", n, err, want)
+		}
+		if got := testdb.QueryStrings(t, dbURL, "SELECT count(*) FROM notes")[0]; got != "0" {
+			t.Fatalf("%s rows written", got)
+		}
+	}
+}
