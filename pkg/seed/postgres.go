@@ -22,12 +22,12 @@ const CopyThreshold = 1000
 
 // Column is one column of the live catalog.
 type Column struct {
-	Name       string
-	Type       string // format_type: varchar(26), jsonb, text[] ...
+	Name string
+	Type string // format_type: varchar(26), jsonb, text[] ...
 	// Base is the type without its modifier (character varying, numeric, text[]): what a value
 	// is cast to explicitly. The column's own modifier then applies as an assignment cast, which
 	// refuses a value too long for varchar(26) where an explicit cast would cut it silently.
-	Base string
+	Base       string
 	NotNull    bool
 	HasDefault bool // a default, identity or generated value
 	Generated  bool
