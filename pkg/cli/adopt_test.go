@@ -526,7 +526,7 @@ func TestRehashAndHistory(t *testing.T) {
 			if r.code != 1 || !strings.Contains(r.stdout, "drifted 1") {
 				t.Fatalf("status after the edit: exit %d, want 1 and drifted 1\n%s", r.code, r.stdout)
 			}
-			r = brokle(t, ctx, env, "migrate", "rehash", "--db", db, "--dir", dir, "--version", "2")
+			r = brokle(t, ctx, append(env, "USER=rehasher"), "migrate", "rehash", "--db", db, "--dir", dir, "--version", "2")
 			if r.code != 0 || !strings.Contains(r.stdout, "recorded checksum") || !strings.Contains(r.stdout, "was "+oldSum[:12]) {
 				t.Fatalf("rehash: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 			}
@@ -552,11 +552,12 @@ func TestRehashAndHistory(t *testing.T) {
 				Schema    int `json:"schema"`
 				Databases []struct {
 					Entries []struct {
-						Version  int64  `json:"version"`
-						Event    string `json:"event"`
-						By       string `json:"by"`
-						Checksum string `json:"checksum"`
-						Note     string `json:"note"`
+						Version  int64     `json:"version"`
+						Event    string    `json:"event"`
+						At       time.Time `json:"at"`
+						By       string    `json:"by"`
+						Checksum string    `json:"checksum"`
+						Note     string    `json:"note"`
 					} `json:"entries"`
 				} `json:"databases"`
 			}
@@ -578,8 +579,10 @@ func TestRehashAndHistory(t *testing.T) {
 			if strings.Join(events, ",") != want {
 				t.Errorf("history of version 2: events %v", events)
 			}
-			if last := es[len(es)-1]; last.Checksum != a[2] || !strings.Contains(last.Note, "checksum was "+oldSum) || last.By == "" {
-				t.Errorf("the rehash entry: %+v, want the new checksum, the old one in its note, and who", last)
+			// The entry says who rehashed and when (not the version's author and applied time, which
+			// its history row keeps).
+			if last, applied := es[len(es)-1], es[len(es)-2]; last.Checksum != a[2] || last.Note != "checksum was "+oldSum || !strings.HasPrefix(last.By, "rehasher@") || !last.At.After(applied.At) {
+				t.Errorf("the rehash entry: %+v, want the new checksum, the old one in its note, by rehasher@, after the applied entry %+v", last, applied)
 			}
 			r = brokle(t, ctx, env, "migrate", "rehash", "--db", db, "--dir", dir, "--version", "2")
 			if r.code != 0 || !strings.Contains(r.stdout, "already matches its recorded checksum: nothing to do") {
@@ -708,6 +711,135 @@ insert into schema_migrations (version, applied, ts) values ('20240103000000', 0
 		r = brokle(t, ctx, env, "migrate", "status", "--db", "clickhouse", "--dir", dir)
 		if r.code != 0 || !strings.Contains(r.stdout, "applied 2, pending 1, drifted 0, missing 0") {
 			t.Errorf("status: exit %d\n%s", r.code, r.stdout)
+		}
+	})
+}
+
+// TestHistoryStartsOnPurpose: only adopt and baseline start a history on a database brokle does
+// not manage, each with an audit entry, and only once. A refused rehash creates nothing (the
+// guard against re-running migrations stays); an empty history left by a failed first run is no
+// history; baseline --version 0 is audited and ends further starts; a tool with nothing applied
+// is adopted as an empty history; the audit trail added to an older history starts with its state.
+func TestHistoryStartsOnPurpose(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	hasHistory := func(url string) string {
+		return testdb.QueryStrings(t, url, `SELECT to_regclass('brokle_schema_migrations') IS NOT NULL`)[0]
+	}
+
+	t.Run("refused rehash", func(t *testing.T) {
+		for _, db := range []string{"postgres", "clickhouse"} {
+			var url string
+			var env []string
+			steps := pgSteps
+			if db == "postgres" {
+				url = testdb.Postgres(t)
+				testdb.Exec(t, url, `CREATE TABLE accounts (id int)`)
+				env = []string{"BROKLE_POSTGRES_URL=" + url, "BROKLE_CLICKHOUSE_URL="}
+			} else {
+				url, steps = testdb.ClickHouse(t), chSteps
+				chClient(t, url, `CREATE TABLE accounts (id UInt64) ENGINE = MergeTree ORDER BY id`)
+				env = []string{"BROKLE_CLICKHOUSE_URL=" + url, "BROKLE_POSTGRES_URL="}
+			}
+			dir := brokleDir(t, steps[:2], seq(2))
+			r := brokle(t, ctx, env, "migrate", "rehash", "--db", db, "--dir", dir, "--version", "1")
+			if r.code != 1 || !strings.Contains(r.stderr, "brokle keeps no history here: nothing to rehash") {
+				t.Fatalf("%s: rehash on an unmanaged database: exit %d\n%s", db, r.code, r.stderr)
+			}
+			if db == "postgres" && hasHistory(url) != "false" {
+				t.Fatalf("postgres: the refused rehash created the history table")
+			}
+			if db == "clickhouse" {
+				if got := testdb.CHStrings(t, url, `SELECT count() FROM system.tables WHERE database = currentDatabase() AND name = 'brokle_schema_migrations'`)[0]; got != "0" {
+					t.Fatalf("clickhouse: the refused rehash created the history table")
+				}
+			}
+			r = brokle(t, ctx, env, "migrate", "up", "--db", db, "--dir", dir)
+			if r.code != 1 || !strings.Contains(r.stderr, "has 1 table(s) (accounts) but no brokle history") {
+				t.Fatalf("%s: up after the refused rehash: exit %d\n%s%s", db, r.code, r.stdout, r.stderr)
+			}
+		}
+	})
+
+	t.Run("empty history left behind", func(t *testing.T) {
+		url := testdb.Postgres(t)
+		env := []string{"BROKLE_POSTGRES_URL=" + url, "BROKLE_CLICKHOUSE_URL="}
+		dir := brokleDir(t, []step{{"broken", "CREATE TABLE a (id int); SELECT 1/0;", "DROP TABLE a;"}}, seq(1))
+		if r := brokle(t, ctx, env, "migrate", "up", "--db", "postgres", "--dir", dir); r.code != 1 {
+			t.Fatalf("up of a failing migration: exit %d\n%s", r.code, r.stderr)
+		}
+		if hasHistory(url) != "true" {
+			t.Fatal("the failed up made no history table: the case is not set up")
+		}
+		testdb.Exec(t, url, `CREATE TABLE restored (id int)`) // say, a pg_restore into it
+		r := brokle(t, ctx, env, "migrate", "status", "--db", "postgres", "--dir", dir)
+		if r.code != 1 || !strings.Contains(r.stdout, "NOT MANAGED") {
+			t.Fatalf("status: exit %d, want 1 and NOT MANAGED\n%s", r.code, r.stdout)
+		}
+	})
+
+	t.Run("baseline 0 once", func(t *testing.T) {
+		url := testdb.Postgres(t)
+		testdb.Exec(t, url, `CREATE TABLE foo (id int)`)
+		env := []string{"BROKLE_POSTGRES_URL=" + url, "BROKLE_CLICKHOUSE_URL="}
+		dir := brokleDir(t, pgSteps[:2], seq(2))
+		if r := brokle(t, ctx, env, "migrate", "baseline", "--db", "postgres", "--dir", dir, "--version", "0"); r.code != 0 {
+			t.Fatalf("baseline 0: exit %d\n%s", r.code, r.stderr)
+		}
+		r := brokle(t, ctx, env, "migrate", "history", "--db", "postgres", "--dir", dir)
+		if r.code != 0 || !strings.Contains(r.stdout, "baseline") || !strings.Contains(r.stdout, "an empty history started") {
+			t.Fatalf("history after baseline 0: exit %d\n%s", r.code, r.stdout)
+		}
+		for _, again := range [][]string{{"baseline", "--version", "0"}, {"baseline", "--version", "2"}} {
+			r = brokle(t, ctx, env, append([]string{"migrate"}, append(again, "--db", "postgres", "--dir", dir)...)...)
+			if r.code != 1 || !strings.Contains(r.stderr, "brokle already keeps a history here") {
+				t.Fatalf("%v after baseline 0: exit %d\n%s", again, r.code, r.stderr)
+			}
+		}
+		if got := testdb.QueryStrings(t, url, `SELECT count(*) FROM brokle_schema_migrations WHERE version_id > 0`)[0]; got != "0" {
+			t.Fatalf("%s versions recorded", got)
+		}
+	})
+
+	t.Run("tool with nothing applied", func(t *testing.T) {
+		goose := peerTool(t, "goose")
+		url := testdb.Postgres(t)
+		env := []string{"BROKLE_POSTGRES_URL=" + url, "BROKLE_CLICKHOUSE_URL="}
+		dir := t.TempDir()
+		for i, s := range pgSteps[:2] {
+			writeFiles(t, dir, map[string]string{fmt.Sprintf("%05d_%s.sql", i+1, s.name): fmt.Sprintf("-- +goose Up\n%s\n-- +goose Down\n%s\n", s.up, s.down)})
+		}
+		run(t, 0, goose, "-dir", dir, "postgres", url, "up")
+		run(t, 0, goose, "-dir", dir, "postgres", url, "reset")
+		r := brokle(t, ctx, env, "migrate", "adopt", "--db", "postgres", "--dir", dir)
+		if r.code != 0 || !strings.Contains(r.stdout, "the history starts empty") {
+			t.Fatalf("adopt of goose with nothing applied: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+		}
+		r = brokle(t, ctx, env, "migrate", "up", "--db", "postgres", "--dir", dir)
+		if r.code != 0 || strings.Count(r.stdout, " up ") != 2 {
+			t.Fatalf("up after the adoption: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+		}
+		if r = brokle(t, ctx, env, "migrate", "adopt", "--db", "postgres", "--dir", dir); r.code != 1 {
+			t.Fatalf("a second adopt: exit %d\n%s", r.code, r.stderr)
+		}
+	})
+
+	t.Run("audit trail on an older history", func(t *testing.T) {
+		url := testdb.Postgres(t)
+		env := []string{"BROKLE_POSTGRES_URL=" + url, "BROKLE_CLICKHOUSE_URL="}
+		dir := brokleDir(t, pgSteps[:2], seq(2))
+		if r := brokle(t, ctx, env, "migrate", "up", "--db", "postgres", "--dir", dir); r.code != 0 {
+			t.Fatalf("up: exit %d\n%s", r.code, r.stderr)
+		}
+		testdb.Exec(t, url, `DROP TABLE brokle_migration_audit`) // as an earlier brokle left it
+		name, text := brokleFile(1, pgSteps[0])
+		writeFiles(t, dir, map[string]string{name: "-- reviewed\n" + text})
+		if r := brokle(t, ctx, env, "migrate", "rehash", "--db", "postgres", "--dir", dir, "--version", "1"); r.code != 0 {
+			t.Fatalf("rehash: exit %d\n%s", r.code, r.stderr)
+		}
+		got := testdb.QueryStrings(t, url, `SELECT version_id || ' ' || event FROM brokle_migration_audit ORDER BY seq`)
+		if strings.Join(got, ", ") != "1 applied, 2 applied, 1 rehashed" {
+			t.Fatalf("audit trail: %v, want each version's state before the rehash", got)
 		}
 	})
 }

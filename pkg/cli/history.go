@@ -145,8 +145,11 @@ and the old and new checksums (see migrate history).`,
 			if err != nil {
 				return err
 			}
-			if !ok || v == 0 {
+			if !ok {
 				return usagef("rehash needs --version N: the applied migration whose file was edited")
+			}
+			if v == 0 {
+				return usagef("--version 0: version 0 is the empty history, with no file to rehash: give the applied migration whose file was edited")
 			}
 			t, err := a.openOne(cmd, o)
 			if err != nil {

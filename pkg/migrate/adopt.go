@@ -94,8 +94,17 @@ func (e *Engine) noHistory(ctx context.Context, what string) error {
 	if len(st.records) == 0 && len(audit) == 0 {
 		return nil
 	}
-	return fmt.Errorf("%s at %s: brokle already keeps a history here (%d version(s) applied, current %d): %s only starts a history; see `brokle migrate history --db %s`",
-		e.db.Name(), e.db.Address(), len(st.records), st.current(), what, e.db.Name())
+	applied, dirty := 0, ""
+	for _, r := range st.records {
+		switch {
+		case r.Dirty:
+			dirty = fmt.Sprintf(", version %d dirty", r.Version)
+		case r.Applied:
+			applied++
+		}
+	}
+	return fmt.Errorf("%s at %s: brokle already keeps a history here (%d version(s) applied, current %d%s): %s only starts a history; see `brokle migrate history --db %s`",
+		e.db.Name(), e.db.Address(), applied, st.current(), dirty, what, e.db.Name())
 }
 
 // prepared runs fn under the migration lock with the history settled (an older layout carried
@@ -173,6 +182,9 @@ func (e *Engine) Adopt(ctx context.Context, from, table string, dryRun bool) (*A
 		recs := make([]Record, len(out.Versions))
 		for i, v := range out.Versions {
 			recs[i] = Record{Version: v.Version, Applied: true, AppliedAt: v.AppliedAt, AppliedBy: v.AppliedBy, Checksum: v.Checksum}
+		}
+		if len(recs) == 0 {
+			recs = []Record{{Version: 0, AppliedBy: fmt.Sprintf("%s (adopted by %s)", out.From, e.opts.AppliedBy)}}
 		}
 		note := fmt.Sprintf("adopted from %s (%s)", out.From, out.Table)
 		if !out.TimesKept {
@@ -256,7 +268,13 @@ func (e *Engine) adoption(f *Foreign) (*Adoption, error) {
 			}
 		}
 	} else {
+		raws := map[int64]string{}
 		for _, v := range f.Applied {
+			if r, ok := raws[v.Version]; ok && r != v.Raw {
+				return nil, fmt.Errorf("%s: %s's history (%s) has both %q and %q applied, which are one version (%d) to brokle: %s took them for two migrations; remove the row of the one that is not a migration, then adopt",
+					where, f.Tool, f.Table, r, v.Raw, v.Version, f.Tool)
+			}
+			raws[v.Version] = v.Raw
 			if err := add(v); err != nil {
 				return nil, err
 			}
@@ -265,7 +283,11 @@ func (e *Engine) adoption(f *Foreign) (*Adoption, error) {
 	slices.SortFunc(a.Versions, func(x, y Adopted) int { return cmpInt64(x.Version, y.Version) })
 	a.Versions = slices.CompactFunc(a.Versions, func(x, y Adopted) bool { return x.Version == y.Version })
 	if len(a.Versions) == 0 {
-		return nil, fmt.Errorf("%s: %s's history (%s) has no version applied: nothing to adopt; run `brokle migrate up --db %s`", where, f.Tool, f.Table, e.db.Name())
+		// Everything rolled back (goose reset, migrate down -all): the history starts empty and
+		// every migration is pending, as it is for the tool.
+		a.Note = "the tool has no version applied: the history starts empty, every migration pending"
+		a.TimesKept = false
+		return a, nil
 	}
 	if !a.TimesKept {
 		for _, v := range a.Versions {
@@ -316,6 +338,10 @@ func (e *Engine) Baseline(ctx context.Context, version int64, dryRun bool) (*Pla
 		if err := h.Init(ctx, e.db.DB()); err != nil {
 			return fmt.Errorf("%s: create history table: %w", e.db.Name(), err)
 		}
+		if len(recs) == 0 { // version 0: the audit entry is what says the history was started on purpose
+			recs = []Record{{Version: 0, AppliedBy: e.opts.AppliedBy}}
+			return h.Record(ctx, e.db.DB(), recs, "baseline", "baseline at version 0: an empty history started, every migration pending")
+		}
 		return h.Record(ctx, e.db.DB(), recs, "baseline", fmt.Sprintf("baseline at version %d: recorded, not run", version))
 	})
 	if err != nil {
@@ -337,12 +363,15 @@ func (e *Engine) Rehash(ctx context.Context, version int64, dryRun bool) (old st
 		if err != nil {
 			return err
 		}
+		if !st.exists {
+			return fmt.Errorf("%s at %s: brokle keeps no history here: nothing to rehash", e.db.Name(), e.db.Address())
+		}
 		r, ok := st.byVer[version]
+		if ok && r.Dirty {
+			return fmt.Errorf("%s: %s (version %d) is dirty: settle it with `brokle migrate force` first", e.db.Name(), m.File(), version)
+		}
 		if !ok || !r.Applied {
 			return fmt.Errorf("%s: %s (version %d) is not applied: only an applied version has a checksum to rehash", e.db.Name(), m.File(), version)
-		}
-		if r.Dirty {
-			return fmt.Errorf("%s: %s (version %d) is dirty: settle it with `brokle migrate force` first", e.db.Name(), m.File(), version)
 		}
 		old, changed = r.Checksum, !m.Matches(r.Checksum)
 		return nil
@@ -350,11 +379,16 @@ func (e *Engine) Rehash(ctx context.Context, version int64, dryRun bool) (old st
 	if dryRun {
 		return old, changed, check(ctx)
 	}
-	err = e.prepared(ctx, true, func(ctx context.Context) error {
+	// Nothing is created before the check: a refused rehash leaves the database as it was.
+	err = e.prepared(ctx, false, func(ctx context.Context) error {
 		if err := check(ctx); err != nil || !changed {
 			return err
 		}
-		return e.db.History().Rehash(ctx, e.db.DB(), version, m.Checksum, e.opts.AppliedBy)
+		h := e.db.History()
+		if err := h.Init(ctx, e.db.DB()); err != nil { // the audit trail, for a history older than it
+			return fmt.Errorf("%s: create the audit trail: %w", e.db.Name(), err)
+		}
+		return h.Rehash(ctx, e.db.DB(), version, m.Checksum, e.opts.AppliedBy)
 	})
 	return old, changed, err
 }
@@ -395,12 +429,24 @@ func (e *Engine) History(ctx context.Context, version int64) ([]AuditEntry, erro
 // has tables: they were made by something else (another tool, psql, a restore), and running the
 // migrations again fails half-way or, on ClickHouse, doubles data.
 func (e *Engine) checkUnmanaged(ctx context.Context, st *state) error {
-	if st.exists {
+	if st.exists && len(st.records) > 0 {
 		return nil
 	}
 	fr, ok := e.db.(ForeignReader)
 	if !ok {
 		return nil
+	}
+	if st.exists {
+		// A history with no version in it counts only if something started it on purpose (an
+		// audit entry: baseline --version 0, an adopt, a migration run and rolled back); an empty
+		// one left behind by an interrupted or refused command is no history.
+		audit, err := e.db.History().Audit(ctx, e.db.DB(), 0)
+		if err != nil {
+			return fmt.Errorf("%s at %s: read history: %w", e.db.Name(), e.db.Address(), err)
+		}
+		if len(audit) > 0 {
+			return nil
+		}
 	}
 	tables, err := fr.UserTables(ctx)
 	if err != nil {
@@ -415,6 +461,13 @@ func (e *Engine) checkUnmanaged(ctx context.Context, st *state) error {
 		shown = append(slices.Clone(shown[:5]), "...")
 	}
 	msg := fmt.Sprintf("%s at %s has %d table(s) (%s) but no brokle history: running migration 1 on it would fail or double data", e.db.Name(), e.db.Address(), len(tables), strings.Join(shown, ", "))
+	if len(found) > 1 {
+		var names []string
+		for _, f := range found {
+			names = append(names, f.Tool+" ("+f.Table+")")
+		}
+		return &ErrUnmanaged{Msg: msg + fmt.Sprintf("; the histories of %s are here: run `brokle migrate adopt --db %s --from TOOL` to take one over", strings.Join(names, " and "), e.db.Name())}
+	}
 	if len(found) > 0 {
 		return &ErrUnmanaged{Msg: msg + fmt.Sprintf("; %s's history is here: run `brokle migrate adopt --db %s` to take it over", found[0].Tool, e.db.Name())}
 	}

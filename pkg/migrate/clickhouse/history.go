@@ -362,8 +362,9 @@ func (h *History) Record(ctx context.Context, db *sql.DB, recs []migrate.Record,
 	for i, r := range recs {
 		n := note
 		if d := now.Sub(r.AppliedAt); !r.AppliedAt.IsZero() && (d > time.Second || d < -time.Second) {
-			// The row's time is the applied time (the version's state); the note says when this was recorded.
-			n += "; recorded at " + now.UTC().Format("2006-01-02 15:04:05 UTC")
+			// The row's time is the applied time (the version's state); the audit entry's is when
+			// it was recorded (seq), so the note keeps the applied time, as PostgreSQL's does.
+			n += "; applied at " + r.AppliedAt.UTC().Format("2006-01-02 15:04:05 UTC")
 		}
 		rows[i] = row{version: r.Version, applied: true, appliedBy: r.AppliedBy, checksum: r.Checksum, at: r.AppliedAt, event: event, note: n}
 	}
@@ -372,6 +373,10 @@ func (h *History) Record(ctx context.Context, db *sql.DB, recs []migrate.Record,
 	}
 	return h.append(ctx, rows...)
 }
+
+// rehashedBy parts a rehash row's note from who rehashed (the row's applied_by stays the version's
+// author).
+const rehashedBy = "; rehashed by "
 
 // Rehash appends the version's row again with a new checksum, keeping its time, author and
 // duration.
@@ -383,7 +388,7 @@ func (h *History) Rehash(ctx context.Context, db *sql.DB, version int64, sum, by
 	for _, r := range recs {
 		if r.Version == version && r.Applied {
 			return h.append(ctx, row{version: version, applied: true, dirty: r.Dirty, appliedBy: r.AppliedBy, duration: r.Duration,
-				checksum: sum, at: r.AppliedAt, event: "rehashed", note: "checksum was " + r.Checksum + ", by " + by})
+				checksum: sum, at: r.AppliedAt, event: "rehashed", note: "checksum was " + r.Checksum + rehashedBy + by})
 		}
 	}
 	return fmt.Errorf("version %d is not applied", version)
@@ -396,12 +401,14 @@ func (h *History) Audit(ctx context.Context, db *sql.DB, version int64) ([]migra
 	if err := db.QueryRowContext(ctx, `SELECT count() FROM system.columns WHERE database = currentDatabase() AND table = ? AND name IN ('event', 'note')`, HistoryTable).Scan(&n); err != nil {
 		return nil, err
 	}
-	ev := "'', ''"
+	// Version 0's rows are the history's start; one with an event is an audit entry of its own
+	// (baseline --version 0, an adopt of a history with nothing applied).
+	ev, zeroAudited := "'', ''", "0"
 	if n == 2 && !h.oldLayout {
-		ev = "event, note"
+		ev, zeroAudited = "event, note", "event != ''"
 	}
 	rows, err := db.QueryContext(ctx, `SELECT seq, version_id, is_applied, dirty, tstamp, applied_by, checksum, `+ev+`
-FROM `+h.source()+` WHERE version_id > 0 AND (? = 0 OR version_id = ?) ORDER BY seq`, version, version)
+FROM `+h.source()+` WHERE (version_id > 0 OR `+zeroAudited+`) AND (? = 0 OR version_id = ?) ORDER BY seq`, version, version)
 	if err != nil {
 		return nil, err
 	}
@@ -417,6 +424,15 @@ FROM `+h.source()+` WHERE version_id > 0 AND (? = 0 OR version_id = ?) ORDER BY 
 			return nil, err
 		}
 		e.Seq = int64(seq)
+		if e.Event != "" {
+			// The row's tstamp is the version's state (an adopted or rehashed version keeps its
+			// applied time); the entry's time is when the row was written: seq, nanoseconds of
+			// the writer's clock.
+			e.At = time.Unix(0, int64(seq))
+			if note, by, ok := strings.Cut(e.Note, rehashedBy); ok && e.Event == "rehashed" {
+				e.Note, e.By = note, by
+			}
+		}
 		if e.Event == "" {
 			switch {
 			case dirty == 1:

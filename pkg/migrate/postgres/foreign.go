@@ -3,8 +3,12 @@ package postgres
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
+	"sort"
 	"strings"
+
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/brokle-ai/brokle/pkg/migrate"
 )
@@ -71,6 +75,10 @@ func (d *DB) ForeignHistories(ctx context.Context, tool, table string) ([]*migra
 func (d *DB) readForeign(ctx context.Context, tool, table string) (*migrate.Foreign, error) {
 	var rel sql.NullString
 	if err := d.db.QueryRowContext(ctx, `SELECT to_regclass($1)::text`, table).Scan(&rel); err != nil {
+		var pe *pgconn.PgError
+		if errors.As(err, &pe) && pe.Code == "42602" { // invalid_name
+			return nil, fmt.Errorf("--table %q: not a table name (%s)", table, pe.Message)
+		}
 		return nil, fmt.Errorf("look for %s: %w", table, err)
 	}
 	if !rel.Valid {
@@ -94,9 +102,12 @@ WHERE attrelid = to_regclass($1) AND attnum > 0 AND NOT attisdropped`, table)
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	has := func(names ...string) bool {
-		for _, n := range names {
-			if _, ok := cols[n]; !ok {
+	// has: each column is there with a type of its kind (name:int, name:bool, name:text, name:time).
+	has := func(specs ...string) bool {
+		for _, spec := range specs {
+			name, kind, _ := strings.Cut(spec, ":")
+			t, ok := cols[name]
+			if !ok || !typeIs(t, kind) {
 				return false
 			}
 		}
@@ -104,11 +115,11 @@ WHERE attrelid = to_regclass($1) AND attnum > 0 AND NOT attisdropped`, table)
 	}
 	shape := ""
 	switch {
-	case has("version_id", "is_applied", "tstamp"):
+	case has("version_id:int", "is_applied:bool", "tstamp:time"):
 		shape = migrate.ToolGoose
-	case has("version", "dirty"):
+	case has("version:int", "dirty:bool"):
 		shape = migrate.ToolGolangMigrate
-	case has("version") && len(cols) == 1:
+	case has("version:text") && len(cols) == 1:
 		shape = migrate.ToolDbmate
 	}
 	if tool == "" {
@@ -144,7 +155,23 @@ func colList(cols map[string]string) string {
 	if len(s) == 0 {
 		return "none"
 	}
+	sort.Strings(s)
 	return strings.Join(s, ", ")
+}
+
+// typeIs tells whether a column type (format_type's spelling) is of a kind the tools use.
+func typeIs(t, kind string) bool {
+	switch kind {
+	case "int":
+		return t == "bigint" || t == "integer" || t == "smallint"
+	case "bool":
+		return t == "boolean"
+	case "text":
+		return t == "text" || strings.HasPrefix(t, "character varying") || strings.HasPrefix(t, "character(")
+	case "time":
+		return strings.HasPrefix(t, "timestamp")
+	}
+	return false
 }
 
 // readGoose: goose keeps a row per application (a rollback deletes it, or, in older goose, adds a

@@ -120,8 +120,21 @@ func (h *History) Init(ctx context.Context, db *sql.DB) error {
 		if err := db.QueryRowContext(ctx, `SELECT to_regclass($1) IS NOT NULL`, h.auditTable()).Scan(&audit); err != nil || audit {
 			return err
 		}
-		_, err := db.ExecContext(ctx, h.createAuditSQL())
-		return err
+		// The trail starts with the history as it stands, so the first change audited later does
+		// not hide how a version got to where it was.
+		tx, err := db.BeginTx(ctx, nil)
+		if err != nil {
+			return err
+		}
+		defer tx.Rollback()
+		for _, stmt := range []string{h.createAuditSQL(), `INSERT INTO ` + h.auditTable() + ` (version_id, event, at, by, checksum, note)
+SELECT version_id, CASE WHEN dirty THEN 'marked dirty' ELSE 'applied' END, tstamp, coalesce(applied_by, ''), coalesce(checksum, ''), 'recorded before the audit trail'
+FROM ` + h.Table() + ` WHERE version_id > 0 AND is_applied ORDER BY version_id`} {
+			if _, err := tx.ExecContext(ctx, stmt); err != nil {
+				return err
+			}
+		}
+		return tx.Commit()
 	}
 	if err := h.Guard(ctx); err != nil {
 		return err
@@ -301,6 +314,12 @@ func (h *History) Record(ctx context.Context, db *sql.DB, recs []migrate.Record,
 	defer tx.Rollback()
 	now := time.Now()
 	for _, r := range recs {
+		if r.Version == 0 { // no version: an audit entry alone (an empty history started on purpose)
+			if _, err := tx.ExecContext(ctx, `INSERT INTO `+h.auditTable()+` (version_id, event, by, note) VALUES (0, $1, $2, $3)`, event, r.AppliedBy, note); err != nil {
+				return err
+			}
+			continue
+		}
 		at, n := r.AppliedAt, note
 		if at.IsZero() {
 			at = now
