@@ -162,6 +162,8 @@ func Main(args []string, legacy bool) int {
 	if legacy {
 		args = TranslateLegacy(args)
 	}
+	stopProfile := startProfile()
+	defer stopProfile()
 	// A Go program that catches SIGPIPE gets EPIPE from a write to a closed stdout instead of
 	// dying; the scrubbing writers then drop output and the run goes on.
 	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)

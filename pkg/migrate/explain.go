@@ -22,31 +22,60 @@ func Explain(ctx context.Context, src *Source, ms []*Migration, up bool) ([]Step
 	if len(ms) == 0 {
 		return nil, nil
 	}
-	rec := &recorder{}
-	db := sql.OpenDB(recConnector{rec})
-	defer db.Close()
-	p, err := goose.NewProvider(goose.DialectPostgres, db, src.GooseFS(),
-		goose.WithDisableVersioning(true), goose.WithDisableGlobalRegistry(true))
+	x, err := newExplainer(src)
 	if err != nil {
 		return nil, err
 	}
+	defer x.close()
+	steps := make([]Step, 0, len(ms))
+	for _, m := range ms {
+		st, err := x.step(ctx, m, up)
+		if err != nil {
+			return steps, err
+		}
+		steps = append(steps, st)
+	}
+	return steps, nil
+}
+
+// explainer is one goose provider over the whole set, recording what it would send: made once,
+// it explains any migration either way (a provider per migration would read the set each time,
+// which made loading quadratic in the number of files).
+type explainer struct {
+	rec *recorder
+	db  *sql.DB
+	p   *goose.Provider
+}
+
+func newExplainer(src *Source) (*explainer, error) {
+	rec := &recorder{}
+	db := sql.OpenDB(recConnector{rec})
+	p, err := goose.NewProvider(goose.DialectPostgres, db, src.GooseFS(),
+		goose.WithDisableVersioning(true), goose.WithDisableGlobalRegistry(true))
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	return &explainer{rec: rec, db: db, p: p}, nil
+}
+
+func (x *explainer) close() { x.db.Close() }
+
+// step is what goose would send to apply m (up) or roll it back.
+func (x *explainer) step(ctx context.Context, m *Migration, up bool) (Step, error) {
 	dir := "down"
 	if up {
 		dir = "up"
 	}
-	steps := make([]Step, 0, len(ms))
-	for _, m := range ms {
-		rec.reset()
-		if _, err := p.ApplyVersion(ctx, m.Version, up); err != nil {
-			var pe *goose.PartialError
-			if errors.As(err, &pe) {
-				err = pe.Err
-			}
-			return steps, &SourceError{File: m.File(), Msg: fmt.Sprintf("cannot read its %s statements: %v", dir, err)}
+	x.rec.reset()
+	if _, err := x.p.ApplyVersion(ctx, m.Version, up); err != nil {
+		var pe *goose.PartialError
+		if errors.As(err, &pe) {
+			err = pe.Err
 		}
-		steps = append(steps, Step{Version: m.Version, File: m.File(), Direction: dir, InTx: rec.tx, Statements: rec.stmts})
+		return Step{}, &SourceError{File: m.File(), Msg: fmt.Sprintf("cannot read its %s statements: %v", dir, err)}
 	}
-	return steps, nil
+	return Step{Version: m.Version, File: m.File(), Direction: dir, InTx: x.rec.tx, Statements: x.rec.stmts}, nil
 }
 
 type recorder struct {

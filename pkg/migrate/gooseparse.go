@@ -326,9 +326,15 @@ func crossCheck(src *Source) SourceErrors {
 	if len(src.Migrations) == 0 {
 		return nil
 	}
+	x, err := newExplainer(src)
+	if err != nil {
+		return SourceErrors{&SourceError{File: src.Display, Msg: "goose cannot read the set: " + err.Error()}}
+	}
+	defer x.close()
 	for _, up := range []bool{true, false} {
 		for _, m := range src.Migrations {
-			steps, err := Explain(context.Background(), src, []*Migration{m}, up)
+			step, err := x.step(context.Background(), m, up)
+			steps := []Step{step}
 			if err != nil {
 				var se *SourceError
 				msg := err.Error()
