@@ -452,7 +452,7 @@ func TestBaselineShippedSchema(t *testing.T) {
 		t.Errorf("a second baseline: exit %d\n%s", r.code, r.stderr)
 	}
 	r = brokle(t, ctx, env, "migrate", "baseline", "--db", "postgres", "--version", "99")
-	if r.code != 2 || !strings.Contains(r.stderr, "--version 99: no migration has that version in migrations (latest: 12)") {
+	if r.code != 2 || !strings.Contains(r.stderr, "--version 99: no migration has that version in ../../migrations (latest: 12)") {
 		t.Errorf("baseline --version 99: exit %d\n%s", r.code, r.stderr)
 	}
 }

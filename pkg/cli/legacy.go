@@ -6,20 +6,20 @@ import "strings"
 var legacyValueFlags = map[string]bool{
 	"db": true, "steps": true, "version": true, "name": true, "dir": true, "config": true,
 	"output": true, "file": true, "lock-timeout": true, "from": true, "table": true,
-	"postgres-url": true, "clickhouse-url": true, "redis-url": true,
+	"postgres-url": true, "clickhouse-url": true, "redis-url": true, "env": true,
 }
 
 // legacyBoolFlags take no value.
 var legacyBoolFlags = map[string]bool{
 	"dry-run": true, "yes": true, "allow-drift": true, "allow-out-of-order": true, "strict": true,
-	"force": true, "help": true,
+	"force": true, "help": true, "timestamp": true,
 }
 
 // legacyMigrateVerbs are the commands that live under `brokle migrate`.
 var legacyMigrateVerbs = map[string]bool{
 	"up": true, "down": true, "status": true, "create": true, "drop": true, "force": true,
 	"redo": true, "reset": true, "info": true, "validate": true, "verify": true, "unlock": true,
-	"adopt": true, "baseline": true, "rehash": true, "history": true,
+	"adopt": true, "baseline": true, "rehash": true, "history": true, "fix": true,
 }
 
 // TranslateLegacy turns the older single-dash style (`-db postgres -steps 2 up`,

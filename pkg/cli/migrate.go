@@ -80,6 +80,7 @@ func newMigrateCmd(a *app) *cobra.Command {
 		newForceCmd(a, o),
 		newDropCmd(a, o),
 		newCreateCmd(a, o),
+		newFixCmd(a, o),
 		newInfoCmd(a, o),
 		newValidateCmd(a, o),
 		newVerifyCmd(a, o),
@@ -127,30 +128,59 @@ func (o *migrateOpts) source(cfg *config.Config, db string) (*migrate.Source, er
 	return src, nil
 }
 
+// migrationsFolder is the folder a database's migrations come from: --dir, else the configured
+// folder (found from the project root) when it exists on disk; "" for the built-in set, with
+// where a folder was looked for (missing: "" when the setting is empty).
+func (o *migrateOpts) migrationsFolder(cfg *config.Config, db string) (dir, missing string, err error) {
+	if o.dir != "" {
+		st, err := os.Stat(o.dir)
+		if err != nil || !st.IsDir() {
+			return "", "", usagef("migrations folder %s: not a folder", o.dir)
+		}
+		return o.dir, "", nil
+	}
+	configured, key := cfg.PostgresDir, "postgres.migrations_dir"
+	if db == dbClickHouse {
+		configured, key = cfg.ClickHouseDir, "clickhouse.migrations_dir"
+	}
+	if configured == "" {
+		return "", "", nil
+	}
+	st, err := os.Stat(configured)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return "", configured, nil
+	case err != nil:
+		return "", "", usagef("migrations folder %s (%s, from %s): %v", configured, key, cfg.Origin(key), err)
+	case !st.IsDir():
+		return "", "", usagef("migrations folder %s (%s, from %s): not a folder", configured, key, cfg.Origin(key))
+	}
+	return configured, "", nil
+}
+
 // sourceAll loads a database's migrations with every problem of its files; err is a problem
 // with the folder itself.
 func (o *migrateOpts) sourceAll(cfg *config.Config, db string) (*migrate.Source, migrate.SourceErrors, error) {
-	dir := o.dir
-	if dir == "" {
-		dir = cfg.PostgresDir
-		if db == dbClickHouse {
-			dir = cfg.ClickHouseDir
-		}
+	dir, missing, err := o.migrationsFolder(cfg, db)
+	if err != nil {
+		return nil, nil, err
 	}
 	lo := migrate.LoadOptions{WrapDollarQuoted: db == dbPostgres}
 	if db == dbClickHouse {
 		lo.AllNoTx, lo.Rewrite = true, clusterRewrite(cfg.ClickHouseCluster)
 	}
 	if dir != "" {
-		st, err := os.Stat(dir)
-		if err != nil || !st.IsDir() {
-			return nil, nil, usagef("migrations folder %s: not a folder", dir)
-		}
 		src, errs := migrate.LoadAll(os.DirFS(dir), filepath.ToSlash(filepath.Clean(dir)), lo)
 		return src, errs, nil
 	}
 	fsys, display := embeddedSource(db)
 	src, errs := migrate.LoadAll(fsys, display, lo)
+	src.BuiltIn = true
+	if missing != "" {
+		src.Note = "no folder at " + filepath.ToSlash(missing)
+	} else {
+		src.Note = "migrations_dir is empty"
+	}
 	return src, errs, nil
 }
 
@@ -222,6 +252,10 @@ func (a *app) open(cfg *config.Config, o *migrateOpts, db string, readOnly bool,
 	if err != nil {
 		return nil, err
 	}
+	var warnings io.Writer = a.streams.Err
+	if progress == io.Discard {
+		warnings = io.Discard
+	}
 	var d migrate.Database
 	var closeFn func()
 	switch db {
@@ -245,6 +279,7 @@ func (a *app) open(cfg *config.Config, o *migrateOpts, db string, readOnly bool,
 	eng, err := migrate.New(d, src, migrate.Options{
 		AllowDrift: o.allowDrift, AllowOutOfOrder: o.allowOutOfOrder,
 		AppliedBy: a.appliedBy, Progress: progress, LockTimeout: cfg.LockTimeout, Phase: a.setPhase,
+		Warnings: warnings,
 	})
 	if err != nil {
 		closeFn()
@@ -511,6 +546,9 @@ func printPlans(w io.Writer, format string, plans []*migrate.Plan) error {
 			for _, stmt := range s.Statements {
 				fmt.Fprintln(w, strings.TrimRight(stmt, "\n"))
 			}
+			if len(s.Statements) == 0 && s.Direction == "up" {
+				fmt.Fprintln(w, "-- (the Up section is empty: recorded as applied, nothing is run)")
+			}
 		}
 		for _, stmt := range p.Extra {
 			fmt.Fprintf(w, "%s;\n", strings.TrimSuffix(stmt, ";"))
@@ -585,6 +623,7 @@ func printStatus(w io.Writer, all []*migrate.Status) {
 			continue
 		}
 		fmt.Fprintf(w, "%s at %s: server %s, round trip %.1fms\n", s.Database, s.Address, s.ServerVersion, s.RTTMs)
+		fmt.Fprintf(w, "  migrations: %s\n", describeSource(s.Source, s.BuiltIn, s.SourceNote))
 		if s.Error != "" {
 			fmt.Fprintf(w, "  error: %s\n", firstLine(s.Error))
 			continue
@@ -638,7 +677,21 @@ func printStatus(w io.Writer, all []*migrate.Status) {
 			fmt.Fprintf(tw, "  %d\t%s\t%s\t%s\t%s\n", m.Version, m.State, at, by, file)
 		}
 		tw.Flush()
+		for _, warn := range s.Warnings {
+			fmt.Fprintf(w, "  warning: %s\n", warn)
+		}
 	}
+}
+
+// describeSource says which migrations a database uses: a folder on disk, or the built-in set.
+func describeSource(display string, builtIn bool, note string) string {
+	if builtIn {
+		if note != "" {
+			return "built into the binary (" + note + ")"
+		}
+		return "built into the binary"
+	}
+	return "folder " + display
 }
 
 func firstLine(s string) string {

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -22,34 +23,50 @@ import (
 
 var snakeCaseRE = regexp.MustCompile(`^[a-z][a-z0-9]*(_[a-z0-9]+)*$`)
 
-// diskDir is the folder create writes to: --dir, else the configured one, else the repo layout.
-func (o *migrateOpts) diskDir(cfg *config.Config, db string) string {
-	switch {
-	case o.dir != "":
-		return o.dir
-	case db == dbClickHouse && cfg.ClickHouseDir != "":
-		return cfg.ClickHouseDir
-	case db == dbClickHouse:
-		return filepath.Join("migrations", "clickhouse")
-	case cfg.PostgresDir != "":
-		return cfg.PostgresDir
+// createFolder is the folder create writes to: --dir, else the configured folder, the one status
+// and up read. A configured folder that does not exist is refused: the built-in set is in use,
+// and a file there would replace it.
+func (o *migrateOpts) createFolder(cfg *config.Config, db string) (string, error) {
+	if o.dir != "" {
+		if st, err := os.Stat(o.dir); err != nil || !st.IsDir() {
+			return "", usagef("--dir %s: no such folder (create it first; a typo would otherwise make one)", o.dir)
+		}
+		return o.dir, nil
 	}
-	return "migrations"
+	dir, missing, err := o.migrationsFolder(cfg, db)
+	if err != nil {
+		return "", err
+	}
+	key := db + ".migrations_dir"
+	switch {
+	case dir != "":
+		return dir, nil
+	case missing == "":
+		return "", usagef("create --db %s: %s is empty (from %s), so only the built-in migrations are used: set it, or pass --dir", db, key, cfg.Origin(key))
+	}
+	return "", usagef("create --db %s: no folder at %s (%s, from %s), so the built-in migrations are in use and a file there would replace them all: make the folder to start a set of your own (mkdir -p %s), or pass --dir", db, missing, key, cfg.Origin(key), missing)
 }
 
 func newCreateCmd(a *app, o *migrateOpts) *cobra.Command {
 	var name string
+	var timestamp bool
 	cmd := &cobra.Command{
 		Use:   "create",
 		Short: "Write the next migration file from a template and print its path",
-		Args:  cobra.NoArgs,
+		Long: "Write the next migration file of a database's folder from a template and print its path.\n" +
+			"The version is the next sequential one (000013_name.sql), or the current UTC time with\n" +
+			"--timestamp or migrate.versioning: timestamp (20260102150405_name.sql), so that branches\n" +
+			"do not collide; `brokle migrate fix` renumbers timestamps into sequential versions.",
+		Example: "  brokle migrate create --db postgres --name add_users_email_index\n" +
+			"  brokle migrate create --db clickhouse --name create_events --timestamp",
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := a.loadConfig(cmd)
 			if err != nil {
 				return err
 			}
 			if !cmd.Flags().Changed("db") && !cmd.Parent().PersistentFlags().Changed("db") {
-				o.db = dbPostgres
+				return usagef("create needs --db postgres or --db clickhouse: each database has its own folder and template")
 			}
 			dbs, err := o.check(false)
 			if err != nil {
@@ -61,13 +78,14 @@ func newCreateCmd(a *app, o *migrateOpts) *cobra.Command {
 			if !snakeCaseRE.MatchString(name) {
 				return usagef("--name %q: want snake_case: lower-case letters, digits and underscores, starting with a letter", name)
 			}
-			dir := o.diskDir(cfg, dbs[0])
-			if o.dir != "" {
-				if st, err := os.Stat(dir); err != nil || !st.IsDir() {
-					return usagef("--dir %s: no such folder (create it first; a typo would otherwise make one)", dir)
-				}
+			dir, err := o.createFolder(cfg, dbs[0])
+			if err != nil {
+				return err
 			}
-			path, err := createMigration(dir, name, dbs[0])
+			if !cmd.Flags().Changed("timestamp") {
+				timestamp = cfg.Versioning == config.VersioningTimestamp
+			}
+			path, err := createMigration(dir, name, dbs[0], timestamp, time.Now())
 			if err != nil {
 				return err
 			}
@@ -76,22 +94,22 @@ func newCreateCmd(a *app, o *migrateOpts) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&name, "name", "", "the migration's name, snake_case")
+	cmd.Flags().BoolVar(&timestamp, "timestamp", false, "version the file with the current UTC time (default: migrate.versioning)")
 	return cmd
 }
 
 var leadingVersionRE = regexp.MustCompile(`^(\d+)_`)
 
-// createMigration writes dir/NNNNNN_name.sql with the next version after the highest in dir.
-func createMigration(dir, name, db string) (string, error) {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", fmt.Errorf("create folder %s: %w", dir, err)
-	}
+// createMigration writes dir/VERSION_name.sql: the next sequential version after the highest
+// sequential one in dir (timestamps are left for fix to renumber), or the time now.
+func createMigration(dir, name, db string, timestamp bool, now time.Time) (string, error) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return "", fmt.Errorf("read %s: %w", dir, err)
 	}
-	var max int64
+	var maxSeq, maxAny int64
 	width := 6
+	taken := map[int64]bool{}
 	for _, e := range entries {
 		sm := leadingVersionRE.FindStringSubmatch(e.Name())
 		if sm == nil || !strings.HasSuffix(strings.ToLower(e.Name()), ".sql") {
@@ -101,21 +119,37 @@ func createMigration(dir, name, db string) (string, error) {
 		if err != nil {
 			return "", &migrate.ErrInput{Msg: fmt.Sprintf("%s: version %s is past the largest one (%d): renumber the folder", filepath.Join(dir, e.Name()), sm[1], int64(math.MaxInt64))}
 		}
-		if v > max {
-			max = v
-		}
-		if len(sm[1]) > width {
-			width = len(sm[1])
+		taken[v] = true
+		maxAny = max(maxAny, v)
+		if !migrate.IsTimestamp(sm[1]) {
+			maxSeq = max(maxSeq, v)
+			width = max(width, len(sm[1]))
 		}
 	}
-	if max == math.MaxInt64 {
-		return "", &migrate.ErrInput{Msg: fmt.Sprintf("%s: the highest version is already %d, the largest there is: no next version", dir, max)}
+	var version string
+	switch {
+	case timestamp:
+		t := now.UTC()
+		for taken[timestampVersion(t)] {
+			t = t.Add(time.Second)
+		}
+		version = strconv.FormatInt(timestampVersion(t), 10)
+	case maxSeq == 0 && maxAny > 0:
+		// A folder of timestamps only goes on with timestamps' width, so the order holds.
+		if maxAny == math.MaxInt64 {
+			return "", &migrate.ErrInput{Msg: fmt.Sprintf("%s: the highest version is already %d, the largest there is: no next version", dir, maxAny)}
+		}
+		version = strconv.FormatInt(maxAny+1, 10)
+	default:
+		if maxSeq == math.MaxInt64 {
+			return "", &migrate.ErrInput{Msg: fmt.Sprintf("%s: the highest version is already %d, the largest there is: no next version", dir, maxSeq)}
+		}
+		version = fmt.Sprintf("%0*d", width, maxSeq+1)
 	}
-	// A folder of timestamp versions goes on with timestamps' width, so the order holds.
-	path := filepath.Join(dir, fmt.Sprintf("%0*d_%s.sql", width, max+1, name))
-	text := postgresTemplate
+	path := filepath.Join(dir, version+"_"+name+".sql")
+	text := migrate.PostgresTemplate
 	if db == dbClickHouse {
-		text = strings.ReplaceAll(clickhouseTemplate, "{{table}}", name)
+		text = migrate.ClickHouseTemplate
 	}
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 	if err != nil {
@@ -128,37 +162,10 @@ func createMigration(dir, name, db string) (string, error) {
 	return path, f.Close()
 }
 
-const postgresTemplate = `-- +migrate Up
--- Write the change below; end each statement with a semicolon. Wrap a function body in
--- "-- +migrate StatementBegin" / "-- +migrate StatementEnd". A migration runs in one transaction;
--- for CREATE INDEX CONCURRENTLY write "-- +migrate Up notransaction" above instead.
-
-
--- +migrate Down
--- Undo exactly what Up did, in reverse order.
-
-`
-
-const clickhouseTemplate = `-- +migrate Up
--- ClickHouse runs one statement per query and has no transactions: if a statement fails, the
--- version stays dirty. Keep statements idempotent (IF NOT EXISTS) so a rerun is safe.
-CREATE TABLE IF NOT EXISTS {{table}}
-(
-    id         String,
-    project_id String,
-    timestamp  DateTime64(3),
-    payload    String CODEC(ZSTD(3)),
-    created_at DateTime64(3) DEFAULT now64(3)
-)
-ENGINE = MergeTree
-PARTITION BY toYYYYMM(timestamp)
-ORDER BY (project_id, timestamp, id)
-TTL toDateTime(timestamp) + INTERVAL 365 DAY
-SETTINGS index_granularity = 8192;
-
--- +migrate Down
-DROP TABLE IF EXISTS {{table}};
-`
+func timestampVersion(t time.Time) int64 {
+	v, _ := strconv.ParseInt(t.Format(migrate.TimestampLayout), 10, 64)
+	return v
+}
 
 func newValidateCmd(a *app, o *migrateOpts) *cobra.Command {
 	var strict bool
@@ -269,6 +276,7 @@ func newInfoCmd(a *app, o *migrateOpts) *cobra.Command {
 				Embedded     bool   `json:"embedded"`
 				Count        int    `json:"count"`
 				HistoryTable string `json:"history_table"`
+				Note         string `json:"note,omitempty"`
 				Error        string `json:"error,omitempty"`
 			}
 			var infos []dbInfo
@@ -277,23 +285,28 @@ func newInfoCmd(a *app, o *migrateOpts) *cobra.Command {
 				if db == dbClickHouse {
 					in.HistoryTable = clickhouseHistoryTable
 				}
-				in.Embedded = o.dir == "" && (db == dbPostgres && cfg.PostgresDir == "" || db == dbClickHouse && cfg.ClickHouseDir == "")
-				if src, err := o.source(cfg, db); err != nil {
+				src, errs, err := o.sourceAll(cfg, db)
+				switch {
+				case err != nil:
 					in.Error = err.Error()
-				} else {
-					in.Migrations, in.Count = src.Display, len(src.Migrations)
+				default:
+					in.Migrations, in.Count, in.Embedded, in.Note = src.Display, len(src.Migrations), src.BuiltIn, src.Note
+					if len(errs) > 0 {
+						in.Error = errs.Error()
+					}
 				}
 				infos = append(infos, in)
 			}
 			file := cfg.File
 			if o.output == "json" {
-				return writeJSON(a.streams.Out, map[string]any{"config_file": file, "settings": cfg.Settings(), "databases": infos})
+				return writeJSON(a.streams.Out, map[string]any{"config_file": file, "environment": nullIfEmpty(cfg.Env),
+					"dotenv_file": nullIfEmpty(cfg.DotEnv), "project_root": cfg.Root, "settings": cfg.Settings(), "databases": infos})
 			}
 			w := a.streams.Out
-			if file == "" {
-				file = "(none)"
-			}
-			fmt.Fprintf(w, "config file: %s\n\n", file)
+			fmt.Fprintf(w, "config file:  %s\n", orNone(file))
+			fmt.Fprintf(w, "environment:  %s\n", orNone(cfg.Env))
+			fmt.Fprintf(w, ".env file:    %s\n", orNone(cfg.DotEnv))
+			fmt.Fprintf(w, "project root: %s\n\n", cfg.Root)
 			tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 			fmt.Fprintln(tw, "KEY\tVALUE\tFROM")
 			for _, s := range cfg.Settings() {
@@ -308,10 +321,7 @@ func newInfoCmd(a *app, o *migrateOpts) *cobra.Command {
 			tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 			fmt.Fprintln(tw, "DATABASE\tMIGRATIONS\tCOUNT\tHISTORY TABLE")
 			for _, in := range infos {
-				where := in.Migrations
-				if in.Embedded {
-					where += " (built in)"
-				}
+				where := describeSource(in.Migrations, in.Embedded, in.Note)
 				if in.Error != "" {
 					where = "error: " + in.Error
 				}
@@ -320,6 +330,20 @@ func newInfoCmd(a *app, o *migrateOpts) *cobra.Command {
 			return tw.Flush()
 		},
 	}
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "(none)"
+	}
+	return s
+}
+
+func nullIfEmpty(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
 }
 
 // completeVersions offers the versions of the selected database's migrations for --version.

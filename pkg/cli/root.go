@@ -138,6 +138,7 @@ func (a *app) root() *cobra.Command {
 	root.SetErr(a.streams.Err)
 	pf := root.PersistentFlags()
 	pf.String("config", "", "config file (default ./configs/brokle.yaml, then $XDG_CONFIG_HOME/brokle/config.yaml)")
+	pf.String("env", "", "use the named environment of the config file (environments: NAME: ...; env BROKLE_ENV)")
 	pf.String("postgres-url", "", "PostgreSQL URL (env BROKLE_POSTGRES_URL, DATABASE_URL)")
 	pf.String("clickhouse-url", "", "ClickHouse URL (env BROKLE_CLICKHOUSE_URL, CLICKHOUSE_URL)")
 	pf.String("redis-url", "", "Redis URL (env BROKLE_REDIS_URL, REDIS_URL)")

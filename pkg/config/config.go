@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -41,12 +42,12 @@ func Keys() []Key {
 	return []Key{
 		{Name: "postgres.url", Envs: []string{"BROKLE_POSTGRES_URL", "DATABASE_URL"}, Flag: "postgres-url", Secret: true, EmptyOK: true,
 			Default: "postgres://postgres@localhost:5432/brokle?sslmode=disable", Doc: "PostgreSQL URL (or key=value DSN); empty: no PostgreSQL"},
-		{Name: "postgres.migrations_dir", Envs: []string{"BROKLE_POSTGRES_MIGRATIONS_DIR"},
-			Doc: "folder of PostgreSQL migrations on disk; empty: the ones built into the binary"},
+		{Name: "postgres.migrations_dir", Envs: []string{"BROKLE_POSTGRES_MIGRATIONS_DIR"}, Default: "migrations", EmptyOK: true,
+			Doc: "folder of PostgreSQL migrations, relative to the project root; used when it exists, else the ones built into the binary; empty: always the built-in ones"},
 		{Name: "clickhouse.url", Envs: []string{"BROKLE_CLICKHOUSE_URL", "CLICKHOUSE_URL"}, Flag: "clickhouse-url", Secret: true, EmptyOK: true,
 			Default: "clickhouse://default@localhost:9000/brokle", Doc: "ClickHouse URL (native protocol); empty: no ClickHouse"},
-		{Name: "clickhouse.migrations_dir", Envs: []string{"BROKLE_CLICKHOUSE_MIGRATIONS_DIR"},
-			Doc: "folder of ClickHouse migrations on disk; empty: the ones built into the binary"},
+		{Name: "clickhouse.migrations_dir", Envs: []string{"BROKLE_CLICKHOUSE_MIGRATIONS_DIR"}, Default: "migrations/clickhouse", EmptyOK: true,
+			Doc: "folder of ClickHouse migrations, relative to the project root; used when it exists, else the ones built into the binary; empty: always the built-in ones"},
 		{Name: "clickhouse.cluster", Envs: []string{"BROKLE_CLICKHOUSE_CLUSTER"},
 			Doc: "cluster name: adds ON CLUSTER and a Replicated engine to brokle's own tables"},
 		{Name: "redis.url", Envs: []string{"BROKLE_REDIS_URL", "REDIS_URL"}, Flag: "redis-url", Secret: true, EmptyOK: true,
@@ -55,6 +56,8 @@ func Keys() []Key {
 			Default: "5m", Doc: "how long a run waits for another run's migration lock; 0: do not wait"},
 		{Name: "migrate.lock_lease", Envs: []string{"BROKLE_MIGRATE_LOCK_LEASE"},
 			Default: "1m", Doc: "ClickHouse without PostgreSQL: how long a run's lock lasts without renewal (renewed every third of it)"},
+		{Name: "migrate.versioning", Envs: []string{"BROKLE_MIGRATE_VERSIONING"},
+			Default: VersioningSequential, Doc: "versions create gives new files: sequential (000013_x.sql) or timestamp (20260102150405_x.sql)"},
 		{Name: "seeds.dir", Envs: []string{"BROKLE_SEEDS_DIR"}, Default: "seeds", Doc: "folder of seed files"},
 	}
 }
@@ -67,11 +70,19 @@ type Config struct {
 	LockTimeout       time.Duration // 0: do not wait for another run's lock
 	LockLease         time.Duration
 	SeedsDir          string
+	Versioning        string // VersioningSequential or VersioningTimestamp
 	File              string // the config file that was read; empty when none
-	v                 *viper.Viper
-	values            map[string]string // effective values, by key
-	origin            map[string]string
-	layers            []string // every value any layer gave a secret key, for the scrubber
+	// Root is the project root (absolute): the folder that holds configs/brokle.yaml (or the
+	// --config file's folder), else the repository root, else the current directory. Relative
+	// folders from the file, from .env and from the defaults are found from here; those from a
+	// flag or the environment from the current directory.
+	Root   string
+	Env    string // the environment selected with --env (or BROKLE_ENV); empty for none
+	DotEnv string // the .env file that was read; empty when none
+	v      *viper.Viper
+	values map[string]string // effective values, by key
+	origin map[string]string
+	layers []string // every value any layer gave a secret key, for the scrubber
 
 	pg    *target.Postgres
 	pgErr error
@@ -80,6 +91,12 @@ type Config struct {
 	rd    *target.Redis
 	rdErr error
 }
+
+// Versioning styles (migrate.versioning): how create numbers a new migration.
+const (
+	VersioningSequential = "sequential"
+	VersioningTimestamp  = "timestamp"
+)
 
 // Error is a configuration problem; exit code 2.
 type Error struct{ Msg string }
@@ -108,18 +125,20 @@ func Load(flags *pflag.FlagSet, explicit string) (*Config, error) {
 			}
 		}
 	}
-	file, err := findFile(explicit)
+	file, root, err := findFile(explicit)
 	if err != nil {
 		return nil, err
 	}
+	c.Root = root
 	var fileValues map[string]string
+	var envs map[string]map[string]string
 	if file != "" {
 		data, err := ReadRegular(file)
 		if err != nil {
 			return nil, &Error{Msg: fmt.Sprintf("config %s: %v", file, err)}
 		}
 		data = bytes.TrimPrefix(data, utf8BOM)
-		if fileValues, err = checkFile(file, data); err != nil {
+		if fileValues, envs, err = checkFile(file, data); err != nil {
 			return nil, err
 		}
 		v.SetConfigType("yaml")
@@ -128,12 +147,32 @@ func Load(flags *pflag.FlagSet, explicit string) (*Config, error) {
 		}
 		c.File = file
 	}
+	dotenv, dotenvFile, err := readDotEnv(root)
+	if err != nil {
+		return nil, err
+	}
+	c.DotEnv = dotenvFile
+	if err := c.selectEnv(flags, envs, dotenv); err != nil {
+		return nil, err
+	}
 	for _, k := range Keys() {
 		val, origin := v.GetString(k.Name), c.originOf(k, flags)
-		if fv, inFile := fileValues[k.Name]; inFile && origin == "default" {
-			// A key the file gives no value (url: with nothing after it) is as empty as url: "";
-			// viper would take it for unset and fall back to the default.
-			val, origin = fv, "file "+file
+		if origin == "default" || strings.HasPrefix(origin, "file ") {
+			// Below the real environment: .env, then the file (the --env block over the top level).
+			fv, inFile := fileValues[k.Name]
+			fileOrigin := "file " + file
+			if ev, ok := envs[c.Env][k.Name]; ok && c.Env != "" {
+				fv, inFile, fileOrigin = ev, true, "file "+file+" (environment "+c.Env+")"
+			}
+			if name, dv, ok := dotenvValue(k, dotenv); ok {
+				val, origin = dv, ".env "+dotenvFile+" ("+name+")"
+			} else if inFile {
+				// A key the file gives no value (url: with nothing after it) is as empty as url: "";
+				// viper would take it for unset and fall back to the default.
+				val, origin = fv, fileOrigin
+			} else {
+				val, origin = k.Default, "default"
+			}
 		}
 		if val == "" && !k.EmptyOK && k.Default != "" {
 			val = k.Default
@@ -144,8 +183,11 @@ func Load(flags *pflag.FlagSet, explicit string) (*Config, error) {
 		c.values[k.Name], c.origin[k.Name] = val, origin
 		if k.Secret {
 			c.layers = append(c.layers, val, fileValues[k.Name])
+			for _, ev := range envs {
+				c.layers = append(c.layers, ev[k.Name])
+			}
 			for _, e := range k.Envs {
-				c.layers = append(c.layers, os.Getenv(e))
+				c.layers = append(c.layers, os.Getenv(e), dotenv[e])
 			}
 			if k.Flag != "" && flags != nil {
 				if f := flags.Lookup(k.Flag); f != nil {
@@ -154,10 +196,14 @@ func Load(flags *pflag.FlagSet, explicit string) (*Config, error) {
 			}
 		}
 	}
-	c.PostgresDir = c.values["postgres.migrations_dir"]
-	c.ClickHouseDir = c.values["clickhouse.migrations_dir"]
+	c.PostgresDir = c.resolveDir("postgres.migrations_dir")
+	c.ClickHouseDir = c.resolveDir("clickhouse.migrations_dir")
+	c.Versioning = c.values["migrate.versioning"]
+	if c.Versioning != VersioningSequential && c.Versioning != VersioningTimestamp {
+		return nil, &Error{Msg: fmt.Sprintf("migrate.versioning %q (from %s): want sequential or timestamp", c.Versioning, c.origin["migrate.versioning"])}
+	}
 	c.ClickHouseCluster = c.values["clickhouse.cluster"]
-	c.SeedsDir = c.values["seeds.dir"]
+	c.SeedsDir = c.resolveDir("seeds.dir")
 	lt := c.values["migrate.lock_timeout"]
 	if c.LockTimeout, err = time.ParseDuration(lt); err != nil || c.LockTimeout < 0 {
 		if n, nerr := strconv.Atoi(lt); nerr == nil && n == 0 {
@@ -236,15 +282,44 @@ func fileKind(m fs.FileMode) string {
 	return m.Type().String()
 }
 
-// findFile picks --config, else ./configs/brokle.yaml, else $XDG_CONFIG_HOME/brokle/config.yaml.
-func findFile(explicit string) (string, error) {
+// findFile picks --config, else configs/brokle.yaml in the current folder or the nearest parent
+// that has one, up to the repository root (the first folder with a .git, as git finds it), else
+// $XDG_CONFIG_HOME/brokle/config.yaml. It also returns the project root (see Config.Root).
+func findFile(explicit string) (file, root string, err error) {
+	cwd, err := os.Getwd()
+	if err != nil {
+		return "", "", &Error{Msg: fmt.Sprintf("the current folder: %v", err)}
+	}
 	if explicit != "" {
 		if _, err := os.Stat(explicit); err != nil {
-			return "", &Error{Msg: fmt.Sprintf("config %s: %v", explicit, unwrapPathErr(err))}
+			return "", "", &Error{Msg: fmt.Sprintf("config %s: %v", explicit, unwrapPathErr(err))}
 		}
-		return explicit, nil
+		abs, err := filepath.Abs(explicit)
+		if err != nil {
+			return "", "", &Error{Msg: fmt.Sprintf("config %s: %v", explicit, err)}
+		}
+		root = filepath.Dir(abs)
+		if filepath.Base(root) == "configs" {
+			root = filepath.Dir(root)
+		}
+		return explicit, root, nil
 	}
-	candidates := []string{filepath.Join("configs", "brokle.yaml")}
+	root = cwd
+	for dir := cwd; ; {
+		c := filepath.Join(dir, "configs", "brokle.yaml")
+		if _, err := os.Stat(c); err == nil {
+			return relToCwd(cwd, c), dir, nil
+		}
+		if _, err := os.Stat(filepath.Join(dir, ".git")); err == nil {
+			root = dir
+			break
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			break
+		}
+		dir = parent
+	}
 	xdg := os.Getenv("XDG_CONFIG_HOME")
 	if xdg == "" {
 		if home, err := os.UserHomeDir(); err == nil {
@@ -252,14 +327,81 @@ func findFile(explicit string) (string, error) {
 		}
 	}
 	if xdg != "" {
-		candidates = append(candidates, filepath.Join(xdg, "brokle", "config.yaml"))
-	}
-	for _, c := range candidates {
+		c := filepath.Join(xdg, "brokle", "config.yaml")
 		if _, err := os.Stat(c); err == nil {
-			return c, nil
+			return c, root, nil
 		}
 	}
-	return "", nil
+	return "", root, nil
+}
+
+// relToCwd names an absolute path from the current folder when it can (../migrations), so
+// messages and status name files the way the user reaches them.
+func relToCwd(cwd, abs string) string {
+	if rel, err := filepath.Rel(cwd, abs); err == nil {
+		return rel
+	}
+	return abs
+}
+
+// resolveDir is a folder setting as a path from the current folder: a relative value from the
+// file, .env or the defaults is found from the project root, one from a flag or the environment
+// from the current folder. Empty stays empty (the built-in migrations).
+func (c *Config) resolveDir(key string) string {
+	val := c.values[key]
+	if val == "" || filepath.IsAbs(val) {
+		return val
+	}
+	src := c.origin[key]
+	if !strings.HasPrefix(src, "file ") && !strings.HasPrefix(src, "default") && !strings.HasPrefix(src, ".env ") {
+		return val
+	}
+	cwd, err := os.Getwd()
+	if err != nil {
+		return filepath.Join(c.Root, val)
+	}
+	return relToCwd(cwd, filepath.Join(c.Root, val))
+}
+
+// selectEnv picks the environment (--env, else BROKLE_ENV, else BROKLE_ENV from .env), which must
+// be one of the file's environments.
+func (c *Config) selectEnv(flags *pflag.FlagSet, envs map[string]map[string]string, dotenv map[string]string) error {
+	name, from := "", ""
+	if flags != nil {
+		if f := flags.Lookup("env"); f != nil && f.Changed {
+			name, from = f.Value.String(), "--env"
+		}
+	}
+	if from == "" {
+		if e, ok := os.LookupEnv("BROKLE_ENV"); ok {
+			name, from = e, "BROKLE_ENV"
+		} else if e, ok := dotenv["BROKLE_ENV"]; ok {
+			name, from = e, "BROKLE_ENV (.env "+c.DotEnv+")"
+		}
+	}
+	if from == "" || (name == "" && from != "--env") {
+		return nil
+	}
+	if strings.TrimSpace(name) == "" {
+		return &Error{Msg: fmt.Sprintf("%s is empty: name an environment of the config file", from)}
+	}
+	if c.File == "" {
+		return &Error{Msg: fmt.Sprintf("%s %s: no config file to hold it (looked for configs/brokle.yaml from here up to the repository root)", from, name)}
+	}
+	if _, ok := envs[name]; !ok {
+		known := make([]string, 0, len(envs))
+		for e := range envs {
+			known = append(known, e)
+		}
+		sort.Strings(known)
+		list := "it has none"
+		if len(known) > 0 {
+			list = "it has " + strings.Join(known, ", ")
+		}
+		return &Error{Msg: fmt.Sprintf("%s %s: no such environment under environments: in %s (%s)", from, name, c.File, list)}
+	}
+	c.Env = name
+	return nil
 }
 
 func unwrapPathErr(err error) error {
@@ -276,38 +418,74 @@ var (
 )
 
 // checkFile parses the file with line numbers, so a malformed file or a misspelt key is reported
-// as file:line before viper sees it. It returns the file's values, for the scrubber.
-func checkFile(file string, data []byte) (map[string]string, error) {
+// as file:line before viper sees it. It returns the file's values, and those of each environment
+// under environments: (NAME: a block of the same sections).
+func checkFile(file string, data []byte) (map[string]string, map[string]map[string]string, error) {
 	var doc yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&doc); err != nil && !errors.Is(err, io.EOF) {
 		msg := err.Error()
 		if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
 			if d := yamlDupRE.FindStringSubmatch(m[2]); d != nil {
-				return nil, &Error{Msg: fmt.Sprintf("config %s:%s: %q is set twice (first at line %s); keep one", file, m[1], d[1], d[2])}
+				return nil, nil, &Error{Msg: fmt.Sprintf("config %s:%s: %q is set twice (first at line %s); keep one", file, m[1], d[1], d[2])}
 			}
-			return nil, &Error{Msg: fmt.Sprintf("config %s:%s: %s", file, m[1], m[2])}
+			return nil, nil, &Error{Msg: fmt.Sprintf("config %s:%s: %s", file, m[1], m[2])}
 		}
-		return nil, &Error{Msg: fmt.Sprintf("config %s: %s", file, strings.TrimPrefix(msg, "yaml: "))}
+		return nil, nil, &Error{Msg: fmt.Sprintf("config %s: %s", file, strings.TrimPrefix(msg, "yaml: "))}
 	}
 	var extra yaml.Node
 	if err := dec.Decode(&extra); err == nil {
-		return nil, &Error{Msg: fmt.Sprintf("config %s:%d: a second YAML document: a config file holds one", file, extra.Line)}
+		return nil, nil, &Error{Msg: fmt.Sprintf("config %s:%d: a second YAML document: a config file holds one", file, extra.Line)}
 	}
 	values := map[string]string{}
+	envs := map[string]map[string]string{}
 	if len(doc.Content) == 0 {
-		return values, nil
+		return values, envs, nil
 	}
 	root := doc.Content[0]
 	if root.Kind == yaml.ScalarNode && root.Tag == "!!null" {
-		return values, nil
+		return values, envs, nil
 	}
 	if root.Kind != yaml.MappingNode {
-		return nil, &Error{Msg: fmt.Sprintf("config %s:%d: want a mapping of sections (postgres:, clickhouse:, ...)", file, root.Line)}
+		return nil, nil, &Error{Msg: fmt.Sprintf("config %s:%d: want a mapping of sections (postgres:, clickhouse:, ...)", file, root.Line)}
 	}
 	if err := duplicateKeys(file, root, ""); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
+	if err := readSections(file, root, "", values, func(sec, val *yaml.Node) (bool, error) {
+		if sec.Value != "environments" {
+			return false, nil
+		}
+		if val.Kind == yaml.ScalarNode && val.Tag == "!!null" {
+			return true, nil
+		}
+		if val.Kind != yaml.MappingNode {
+			return true, &Error{Msg: fmt.Sprintf("config %s:%d: environments must be a mapping of names (staging:, production:, ...)", file, val.Line)}
+		}
+		for j := 0; j+1 < len(val.Content); j += 2 {
+			name, block := val.Content[j], val.Content[j+1]
+			ev := map[string]string{}
+			envs[name.Value] = ev
+			if block.Kind == yaml.ScalarNode && block.Tag == "!!null" {
+				continue
+			}
+			if block.Kind != yaml.MappingNode {
+				return true, &Error{Msg: fmt.Sprintf("config %s:%d: environments.%s must be a mapping of sections (postgres:, clickhouse:, ...)", file, block.Line, name.Value)}
+			}
+			if err := readSections(file, block, "environments."+name.Value+".", ev, nil); err != nil {
+				return true, err
+			}
+		}
+		return true, nil
+	}); err != nil {
+		return nil, nil, err
+	}
+	return values, envs, nil
+}
+
+// readSections reads a mapping of sections (postgres: url: ...) into values; special, when set,
+// handles a section of its own first (environments:).
+func readSections(file string, root *yaml.Node, prefix string, values map[string]string, special func(sec, val *yaml.Node) (bool, error)) error {
 	known := map[string]map[string]bool{}
 	for _, k := range Keys() {
 		sec, name, _ := strings.Cut(k.Name, ".")
@@ -318,28 +496,40 @@ func checkFile(file string, data []byte) (map[string]string, error) {
 	}
 	for i := 0; i+1 < len(root.Content); i += 2 {
 		sec, val := root.Content[i], root.Content[i+1]
+		if special != nil {
+			if done, err := special(sec, val); done || err != nil {
+				if err != nil {
+					return err
+				}
+				continue
+			}
+		}
 		names, ok := known[sec.Value]
 		if !ok {
-			return nil, &Error{Msg: fmt.Sprintf("config %s:%d: unknown section %q (known: clickhouse, migrate, postgres, redis, seeds)", file, sec.Line, sec.Value)}
+			more := ""
+			if special != nil {
+				more = ", environments"
+			}
+			return &Error{Msg: fmt.Sprintf("config %s:%d: unknown section %s%q (known: clickhouse, migrate, postgres, redis, seeds%s)", file, sec.Line, prefix, sec.Value, more)}
 		}
 		if val.Kind == yaml.ScalarNode && val.Tag == "!!null" {
 			continue
 		}
 		if val.Kind != yaml.MappingNode {
-			return nil, &Error{Msg: fmt.Sprintf("config %s:%d: %s must be a mapping of settings", file, val.Line, sec.Value)}
+			return &Error{Msg: fmt.Sprintf("config %s:%d: %s%s must be a mapping of settings", file, val.Line, prefix, sec.Value)}
 		}
 		for j := 0; j+1 < len(val.Content); j += 2 {
 			key, kv := val.Content[j], val.Content[j+1]
 			if !names[key.Value] {
-				return nil, &Error{Msg: fmt.Sprintf("config %s:%d: unknown key %s.%s", file, key.Line, sec.Value, key.Value)}
+				return &Error{Msg: fmt.Sprintf("config %s:%d: unknown key %s%s.%s", file, key.Line, prefix, sec.Value, key.Value)}
 			}
 			if kv.Kind != yaml.ScalarNode {
-				return nil, &Error{Msg: fmt.Sprintf("config %s:%d: %s.%s must be a single value", file, kv.Line, sec.Value, key.Value)}
+				return &Error{Msg: fmt.Sprintf("config %s:%d: %s%s.%s must be a single value", file, kv.Line, prefix, sec.Value, key.Value)}
 			}
 			values[sec.Value+"."+key.Value] = kv.Value
 		}
 	}
-	return values, nil
+	return nil
 }
 
 // duplicateKeys refuses a key given twice in one mapping (yaml.v3 keeps the last silently when

@@ -29,6 +29,9 @@ type Options struct {
 	LockCheck time.Duration
 	// Phase, when set, is told what the run is doing, for a message if it is interrupted.
 	Phase func(string)
+	// Warnings receives "warning: ..." lines (a migration with an empty Up applied as a no-op);
+	// nil for none.
+	Warnings io.Writer
 }
 
 // Engine migrates one database from one source.
@@ -79,6 +82,9 @@ func New(db Database, src *Source, opts Options) (*Engine, error) {
 	}
 	if opts.Phase == nil {
 		e.opts.Phase = func(string) {}
+	}
+	if opts.Warnings == nil {
+		e.opts.Warnings = io.Discard
 	}
 	if opts.LockCheck <= 0 {
 		e.opts.LockCheck = time.Second
@@ -392,10 +398,27 @@ func (e *Engine) Up(ctx context.Context, steps int, target int64) (int, error) {
 	if err := e.checkTarget(target, true); err != nil {
 		return 0, err
 	}
+	if e.hasTemplates() {
+		// Refused before the lock and the history table are touched: bad input changes nothing.
+		st, err := e.readState(ctx)
+		if err != nil {
+			return 0, err
+		}
+		ms, err := e.planUp(st, steps, target)
+		if err != nil {
+			return 0, err
+		}
+		if err := e.refuseTemplates(ms); err != nil {
+			return 0, err
+		}
+	}
 	n := 0
 	err := e.change(ctx, func(ctx context.Context, st *state, guard func(context.Context) error) error {
 		ms, err := e.planUp(st, steps, target)
 		if err != nil {
+			return err
+		}
+		if err := e.refuseTemplates(ms); err != nil {
 			return err
 		}
 		n = len(ms)
@@ -443,6 +466,9 @@ func (e *Engine) Redo(ctx context.Context) (int, error) {
 
 // Reset rolls everything back, then applies everything.
 func (e *Engine) Reset(ctx context.Context) (int, error) {
+	if err := e.refuseTemplates(e.src.Migrations); err != nil {
+		return 0, err
+	}
 	n := 0
 	err := e.change(ctx, func(ctx context.Context, st *state, guard func(context.Context) error) error {
 		down, err := e.planDown(st, 0, 0, true)
@@ -459,6 +485,25 @@ func (e *Engine) Reset(ctx context.Context) (int, error) {
 		return e.run(ctx, guard, e.src.Migrations, true)
 	})
 	return n, err
+}
+
+func (e *Engine) hasTemplates() bool {
+	for _, m := range e.src.Migrations {
+		if m.Template {
+			return true
+		}
+	}
+	return false
+}
+
+// refuseTemplates refuses to apply a migration still exactly as create wrote it.
+func (e *Engine) refuseTemplates(ms []*Migration) error {
+	for _, m := range ms {
+		if m.Template {
+			return &ErrTemplate{Database: e.db.Name(), File: m.File()}
+		}
+	}
+	return nil
 }
 
 func (e *Engine) run(ctx context.Context, guard func(context.Context) error, ms []*Migration, up bool) error {
@@ -508,6 +553,9 @@ func (e *Engine) run(ctx context.Context, guard func(context.Context) error, ms 
 			return me
 		}
 		fmt.Fprintf(e.opts.Progress, "%-10s %-4s %s (%s)\n", e.db.Name(), dir, path.Base(file), roundDuration(time.Since(start)))
+		if up && len(m.Up) == 0 {
+			fmt.Fprintf(e.opts.Warnings, "warning: %s: %s: the Up section is empty: recorded as applied, nothing was run\n", e.db.Name(), file)
+		}
 	}
 	return nil
 }
@@ -634,6 +682,9 @@ func (e *Engine) DryRun(ctx context.Context, action string, steps int, target in
 		if err != nil {
 			return nil, err
 		}
+		if err := e.refuseTemplates(ms); err != nil {
+			return nil, err
+		}
 		err = add(ms, true)
 		return plan, err
 	case "down", "redo":
@@ -657,6 +708,9 @@ func (e *Engine) DryRun(ctx context.Context, action string, steps int, target in
 			return nil, err
 		}
 		if err := add(ms, false); err != nil {
+			return nil, err
+		}
+		if err := e.refuseTemplates(e.src.Migrations); err != nil {
 			return nil, err
 		}
 		return plan, add(e.src.Migrations, true)

@@ -83,7 +83,8 @@ func (e *ErrInput) Error() string { return e.Msg }
 func IsInput(err error) bool {
 	var in *ErrInput
 	var se *SourceError
-	return errors.As(err, &in) || errors.As(err, &se)
+	var te *ErrTemplate
+	return errors.As(err, &in) || errors.As(err, &se) || errors.As(err, &te)
 }
 
 // ErrLockLost: the run no longer holds the migration lock (its session ended, its lease ran out

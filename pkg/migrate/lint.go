@@ -94,6 +94,14 @@ func (m *Migration) CodeLines() []SQLLine {
 func Lint(src *Source) []Finding {
 	var out []Finding
 	for _, m := range src.Migrations {
+		switch {
+		case m.Template:
+			out = append(out, Finding{File: m.File(), Line: m.UpLine, Rule: "template", Severity: SeverityWarning,
+				Msg: "still the template `migrate create` wrote: up refuses it until its SQL is written"})
+		case len(m.Up) == 0:
+			out = append(out, Finding{File: m.File(), Line: m.UpLine, Rule: "empty-up", Severity: SeverityWarning,
+				Msg: "the Up section is empty: up records it as applied, running nothing"})
+		}
 		if !m.HasDown {
 			out = append(out, Finding{File: m.File(), Line: m.UpLine, Rule: "down-missing", Severity: SeverityError,
 				Msg: "no Down section: this migration cannot be rolled back"})

@@ -49,10 +49,13 @@ type Migration struct {
 	// brokle recorded before it normalized) is no drift either.
 	RawChecksum string
 	NoTx        bool // runs outside a transaction
-	HasDown     bool
-	UpLine      int         // line of the Up marker in Files[0] (1 for pairs)
-	Texts       [][]byte    // the original text of each of Files
-	Up, Down    []Statement // what goose sends, in order
+	// Template: the file is still exactly as `migrate create` wrote it. status lists it as
+	// pending with a warning; up refuses it, so nobody records a migration they forgot to write.
+	Template bool
+	HasDown  bool
+	UpLine   int         // line of the Up marker in Files[0] (1 for pairs)
+	Texts    [][]byte    // the original text of each of Files
+	Up, Down []Statement // what goose sends, in order
 
 	gooseName string
 	gooseText []byte
@@ -75,6 +78,8 @@ func (m *Migration) Statements(up bool) []Statement {
 // Source is a folder of migrations for one database.
 type Source struct {
 	Display    string // how the folder is named in messages: "migrations/" or "embedded:migrations/"
+	BuiltIn    bool   // the set built into the binary, not a folder on disk
+	Note       string // why the built-in set is used: "no folder at migrations"
 	Migrations []*Migration
 	byVersion  map[int64]*Migration
 }
@@ -376,6 +381,7 @@ func (d *gooseDoc) text() []byte {
 // parseSingle reads a file in the -- +migrate or -- +goose format.
 func parseSingle(file string, v int64, name string, data []byte, opts LoadOptions) (*Migration, SourceErrors) {
 	m := &Migration{Version: v, Name: name, Files: []string{file}, Checksum: checksum(normalize(data)), RawChecksum: checksum(data), Texts: [][]byte{data}}
+	m.Template = isTemplate(normalize(data))
 	data = bytes.TrimPrefix(data, utf8BOM)
 	lines := splitLines(data)
 	var errs SourceErrors
@@ -509,9 +515,6 @@ func parsePair(fsys fs.FS, display string, v int64, upName, downName string, opt
 	}
 	sum, raw := checksum(normalize(up), normalize(down)), checksum(up, down)
 	up, down = bytes.TrimPrefix(up, utf8BOM), bytes.TrimPrefix(down, utf8BOM)
-	if !hasSQL(up) {
-		return nil, SourceErrors{{File: upFile, Line: 1, Msg: "the up file holds no SQL"}}
-	}
 	for i, text := range [][]byte{up, down} {
 		if n := invalidUTF8Line(splitLines(text)); n > 0 {
 			return nil, SourceErrors{{File: files[i], Line: n, Msg: "not valid UTF-8 text (a binary file, or another encoding): save it as UTF-8"}}
@@ -536,7 +539,9 @@ func parsePair(fsys fs.FS, display string, v int64, upName, downName string, opt
 	}
 	doc := &gooseDoc{}
 	doc.add("-- +goose Up", origin{})
-	writePairBody(doc, up, upFile, opts)
+	if hasSQL(up) {
+		writePairBody(doc, up, upFile, opts)
+	}
 	doc.add("-- +goose Down", origin{})
 	if m.HasDown {
 		writePairBody(doc, down, files[1], opts)
@@ -609,10 +614,9 @@ func finish(m *Migration, doc *gooseDoc, opts LoadOptions, upLine int) (*Migrati
 			continue
 		}
 		if up {
+			// An empty Up is a migration like any other, applied as a no-op and recorded, as goose
+			// and sql-migrate apply it.
 			m.Up = stmts
-			if len(stmts) == 0 {
-				errs = append(errs, &SourceError{File: m.File(), Line: upLine, Msg: "the Up section is empty"})
-			}
 			if useTx == m.NoTx {
 				m.NoTx = !useTx
 			}

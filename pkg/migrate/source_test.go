@@ -62,11 +62,9 @@ func TestLoadErrors(t *testing.T) {
 		{"duplicate", map[string]string{"1_a.sql": "-- +migrate Up\nSELECT 1;\n", "1_b.sql": "-- +migrate Up\nSELECT 1;\n"}, "m/1_b.sql: version 1 is used twice: also by m/1_a.sql"},
 		{"duplicate pair and file", map[string]string{"1_a.sql": "-- +migrate Up\nSELECT 1;\n", "1_b.up.sql": "SELECT 1;"}, "m/1_b.up.sql: version 1 is used twice"},
 		{"no up", map[string]string{"1_a.sql": "SELECT 1;\n"}, "m/1_a.sql:1: no Up section"},
-		{"empty up", map[string]string{"1_a.sql": "\n-- +migrate Up\n-- later\n\n-- +migrate Down\nSELECT 1;\n"}, "m/1_a.sql:2: the Up section is empty"},
 		{"down before up", map[string]string{"1_a.sql": "-- +migrate Down\nSELECT 1;\n-- +migrate Up\nSELECT 1;\n"}, "m/1_a.sql:1: Down section before the Up section"},
 		{"no version", map[string]string{"users.sql": "-- +migrate Up\nSELECT 1;\n"}, "m/users.sql: file name has no version"},
 		{"down only", map[string]string{"1_a.down.sql": "SELECT 1;"}, "m/1_a.down.sql: down file without its up file"},
-		{"empty up file", map[string]string{"1_a.up.sql": "-- nothing\n", "1_a.down.sql": "SELECT 1;"}, "m/1_a.up.sql:1: the up file holds no SQL"},
 		{"mixed", map[string]string{"1_a.sql": "-- +migrate Up\n-- +goose Down\n"}, "m/1_a.sql:2: mixes -- +migrate and -- +goose annotations"},
 		{"open block", map[string]string{"1_a.sql": "-- +migrate Up\n-- +migrate StatementBegin\nSELECT 1;\n"}, "m/1_a.sql:2: StatementBegin without StatementEnd"},
 	}
@@ -84,5 +82,48 @@ func TestLoadErrors(t *testing.T) {
 				t.Errorf("%v is not an input error (exit 2)", err)
 			}
 		})
+	}
+}
+
+// TestLoadEmptyAndTemplate: an empty Up loads as a migration with no statements (goose and
+// sql-migrate apply it as a no-op); a file exactly as create wrote it is marked a template, and a
+// template with one character changed is not.
+func TestLoadEmptyAndTemplate(t *testing.T) {
+	fsys := fstest.MapFS{
+		"1_empty.sql":      {Data: []byte("\n-- +migrate Up\n-- later\n\n-- +migrate Down\nSELECT 1;\n")},
+		"2_goose.sql":      {Data: []byte("-- +goose Up\n-- +goose Down\n")},
+		"3_pair.up.sql":    {Data: []byte("-- nothing\n")},
+		"3_pair.down.sql":  {Data: []byte("SELECT 1;")},
+		"4_template.sql":   {Data: []byte(PostgresTemplate)},
+		"5_chtemplate.sql": {Data: []byte(strings.ReplaceAll(ClickHouseTemplate, "\n", "\r\n"))},
+		"6_written.sql":    {Data: []byte(strings.Replace(PostgresTemplate, "\n\n\n", "\nSELECT 1;\n\n", 1))},
+		"7_whitespace.sql": {Data: []byte(PostgresTemplate + "\n")},
+		"8_ch_renamed.sql": {Data: []byte(strings.ReplaceAll(ClickHouseTemplate, "table_name", "events"))},
+	}
+	src, err := Load(fsys, "m", LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[int64]struct {
+		ups      int
+		template bool
+	}{1: {0, false}, 2: {0, false}, 3: {0, false}, 4: {0, true}, 5: {1, true}, 6: {1, false}, 7: {0, false}, 8: {1, false}}
+	if len(src.Migrations) != len(want) {
+		t.Fatalf("loaded %d migrations, want %d", len(src.Migrations), len(want))
+	}
+	for _, m := range src.Migrations {
+		w := want[m.Version]
+		if len(m.Up) != w.ups || m.Template != w.template {
+			t.Errorf("%s: %d up statement(s), template %v; want %d, %v", m.File(), len(m.Up), m.Template, w.ups, w.template)
+		}
+	}
+}
+
+// TestIsTimestamp: fix renumbers only versions that read as a time.
+func TestIsTimestamp(t *testing.T) {
+	for v, want := range map[string]bool{"20260102150405": true, "000001": false, "20261399000000": false, "2026010215040": false, "99999999999999": false} {
+		if got := IsTimestamp(v); got != want {
+			t.Errorf("IsTimestamp(%s) = %v, want %v", v, got, want)
+		}
 	}
 }

@@ -29,21 +29,27 @@ type MigrationStatus struct {
 
 // Status is the health of one database's migrations.
 type Status struct {
-	Database      string  `json:"database"`
-	Address       string  `json:"address"`
-	Reachable     bool    `json:"reachable"`
-	Error         string  `json:"error,omitempty"`
-	ServerVersion string  `json:"server_version,omitempty"`
-	RTTMs         float64 `json:"rtt_ms,omitempty"`
-	Current       int64   `json:"current_version"`
-	Dirty         *int64  `json:"dirty_version"`
-	Running       *int64  `json:"running_version"`
-	RunningBy     string  `json:"running_by,omitempty"` // the lock holder: pid, host, since
-	Applied       int     `json:"applied"`
-	Pending       int     `json:"pending"`
-	Drifted       int     `json:"drifted"`
-	Missing       int     `json:"missing"`
-	Healthy       bool    `json:"healthy"`
+	Database string `json:"database"`
+	Address  string `json:"address"`
+	// Source is the migrations used: a folder, or the set built into the binary (BuiltIn).
+	Source     string `json:"source"`
+	BuiltIn    bool   `json:"built_in"`
+	SourceNote string `json:"source_note,omitempty"` // why the built-in set: "no folder at migrations"
+	// Warnings are problems that do not make the database unhealthy (an untouched template).
+	Warnings      []string `json:"warnings,omitempty"`
+	Reachable     bool     `json:"reachable"`
+	Error         string   `json:"error,omitempty"`
+	ServerVersion string   `json:"server_version,omitempty"`
+	RTTMs         float64  `json:"rtt_ms,omitempty"`
+	Current       int64    `json:"current_version"`
+	Dirty         *int64   `json:"dirty_version"`
+	Running       *int64   `json:"running_version"`
+	RunningBy     string   `json:"running_by,omitempty"` // the lock holder: pid, host, since
+	Applied       int      `json:"applied"`
+	Pending       int      `json:"pending"`
+	Drifted       int      `json:"drifted"`
+	Missing       int      `json:"missing"`
+	Healthy       bool     `json:"healthy"`
 	// Unmanaged says, for a database with tables but no brokle history, why up would refuse and
 	// what to run instead (adopt, baseline).
 	Unmanaged string `json:"unmanaged,omitempty"`
@@ -54,7 +60,7 @@ type Status struct {
 
 // Status reads the database's history, read-only, and compares it with the source.
 func (e *Engine) Status(ctx context.Context) *Status {
-	s := &Status{Database: e.db.Name(), Address: e.db.Address(), Migrations: []MigrationStatus{}}
+	s := &Status{Database: e.db.Name(), Address: e.db.Address(), Source: e.src.Display, BuiltIn: e.src.BuiltIn, SourceNote: e.src.Note, Migrations: []MigrationStatus{}}
 	start := time.Now()
 	ver, err := e.db.ServerVersion(ctx)
 	if err != nil {
@@ -90,6 +96,9 @@ func (e *Engine) Status(ctx context.Context) *Status {
 			}
 		} else {
 			s.Pending++
+			if m.Template {
+				s.Warnings = append(s.Warnings, m.File()+" is still the template `migrate create` wrote: up refuses it until its SQL is written")
+			}
 		}
 		s.Migrations = append(s.Migrations, ms)
 	}
