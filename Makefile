@@ -10,7 +10,7 @@ DATE    ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
 LDFLAGS := -s -w -X github.com/brokle-ai/brokle/pkg/cli.version=$(VERSION) \
            -X github.com/brokle-ai/brokle/pkg/cli.commit=$(COMMIT) -X github.com/brokle-ai/brokle/pkg/cli.date=$(DATE)
 
-.PHONY: build test services lint fuzz libchdb dev-up migrate-verify bench bench-verify bench-migrate bench-seed bench-start \
+.PHONY: build test services lint fuzz libchdb dev-up migrate-verify bench bench-verify bench-migrate bench-seed bench-start bench-ch-up bench-ch-seed \
         db-create shell-db shell-clickhouse shell-redis release-check snapshot seed-dev seed-demo seed-test migrate-up migrate-down migrate-status migrate-reset create-migration migrate-validate
 
 build: ## build bin/brokle
@@ -91,6 +91,8 @@ create-migration: ## make create-migration DB=postgres NAME=add_x
 bench: build ## every benchmark: migrate up and status vs goose and psql, seed vs \copy, verify, start-up
 	bash bench/migrate.sh
 	bash bench/seed.sh
+	bash bench/ch-up.sh
+	bash bench/ch-seed.sh
 	bash bench/verify.sh
 	bash bench/start.sh
 
@@ -102,6 +104,12 @@ bench-migrate: build
 
 bench-seed: build ## seeding 100,000 rows: brokle vs psql \copy
 	bash bench/seed.sh
+
+bench-ch-up: build ## ClickHouse migrate up of 100 migrations: brokle vs golang-migrate vs clickhouse-client --multiquery
+	bash bench/ch-up.sh
+
+bench-ch-seed: build ## ClickHouse seed of 100,000 and 1,000,000 rows: brokle vs clickhouse-client FORMAT CSV
+	bash bench/ch-seed.sh
 
 bench-start: build
 	bash bench/start.sh

@@ -24,9 +24,23 @@ type Conn interface {
 	// applies whole or not at all. Values are Go values as clickhouse-go takes them for each
 	// column: strings, integers, floats, bools, time.Time, slices, maps, nil for NULL.
 	Insert(ctx context.Context, table string, columns []string, rows [][]any) error
+	// StartInsert begins one INSERT into table that takes its rows a block at a time, so that
+	// a large one never sits whole in memory.
+	StartInsert(ctx context.Context, table string, columns []string) (Inserter, error)
 	// Target is what the connection was opened on.
 	Target() *target.ClickHouse
 	Close() error
+}
+
+// Inserter is one INSERT in progress.
+type Inserter interface {
+	// Append sends a block: one value per column, each a []string or a []any of the values
+	// Insert takes, all of one length.
+	Append(columns []any) error
+	// Send ends the INSERT; the server has the rows when it returns.
+	Send() error
+	// Abort ends an INSERT not sent (a no-op after Send).
+	Abort()
 }
 
 type settingsKey struct{}

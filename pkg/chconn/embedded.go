@@ -109,6 +109,59 @@ func (e *embedded) Insert(ctx context.Context, table string, columns []string, r
 	return e.main.Exec(ctx, b.String())
 }
 
+// StartInsert gathers the blocks and sends them as one Insert on Send: the engine takes an
+// INSERT as one statement's text.
+func (e *embedded) StartInsert(ctx context.Context, table string, columns []string) (Inserter, error) {
+	return &embInserter{e: e, ctx: ctx, table: table, columns: columns}, nil
+}
+
+type embInserter struct {
+	e       *embedded
+	ctx     context.Context
+	table   string
+	columns []string
+	rows    [][]any
+	sent    bool
+}
+
+func (i *embInserter) Append(columns []any) error {
+	n := -1
+	for c, vals := range columns {
+		switch v := vals.(type) {
+		case []string:
+			n = len(v)
+		case []any:
+			n = len(v)
+		default:
+			return fmt.Errorf("column %d: a block of %T", c, vals)
+		}
+		break
+	}
+	for r := 0; r < n; r++ {
+		row := make([]any, len(columns))
+		for c, vals := range columns {
+			switch v := vals.(type) {
+			case []string:
+				row[c] = v[r]
+			case []any:
+				row[c] = v[r]
+			}
+		}
+		i.rows = append(i.rows, row)
+	}
+	return nil
+}
+
+func (i *embInserter) Send() error {
+	i.sent = true
+	if len(i.rows) == 0 {
+		return nil
+	}
+	return i.e.Insert(i.ctx, i.table, i.columns, i.rows)
+}
+
+func (i *embInserter) Abort() { i.rows = nil }
+
 // writeJSON writes a value as JSONEachRow reads it for its column.
 func writeJSON(b *bytes.Buffer, v any) error {
 	switch x := v.(type) {

@@ -44,11 +44,11 @@ func (s *server) Close() error {
 	return s.db.Close()
 }
 
-func (s *server) Insert(ctx context.Context, table string, columns []string, rows [][]any) error {
+func (s *server) prepare(ctx context.Context, table string, columns []string) (chdriver.Batch, error) {
 	if s.native == nil {
 		native, err := ch.Open(s.opts)
 		if err != nil {
-			return fmt.Errorf("clickhouse at %s: %w", s.t.Address(), err)
+			return nil, fmt.Errorf("clickhouse at %s: %w", s.t.Address(), err)
 		}
 		s.native = native
 	}
@@ -59,7 +59,51 @@ func (s *server) Insert(ctx context.Context, table string, columns []string, row
 	if set := settingsFrom(ctx); len(set) > 0 {
 		ctx = ch.Context(ctx, ch.WithSettings(ch.Settings(set)))
 	}
-	batch, err := s.native.PrepareBatch(ctx, fmt.Sprintf("INSERT INTO %s (%s)", target.QuoteIdent(table), strings.Join(quoted, ", ")))
+	return s.native.PrepareBatch(ctx, fmt.Sprintf("INSERT INTO %s (%s)", target.QuoteIdent(table), strings.Join(quoted, ", ")))
+}
+
+// StartInsert sends each block as it comes (clickhouse-go's Flush) within one INSERT.
+func (s *server) StartInsert(ctx context.Context, table string, columns []string) (Inserter, error) {
+	batch, err := s.prepare(ctx, table, columns)
+	if err != nil {
+		return nil, err
+	}
+	return &serverInserter{batch: batch}, nil
+}
+
+type serverInserter struct{ batch chdriver.Batch }
+
+func (i *serverInserter) Append(columns []any) error {
+	for c, vals := range columns {
+		col := i.batch.Column(c)
+		switch v := vals.(type) {
+		case []string:
+			if err := col.Append(v); err != nil {
+				return err
+			}
+		case []any:
+			for _, x := range v {
+				if err := col.AppendRow(x); err != nil {
+					return err
+				}
+			}
+		default:
+			return fmt.Errorf("column %d: a block of %T", c, vals)
+		}
+	}
+	return i.batch.Flush()
+}
+
+func (i *serverInserter) Send() error { return i.batch.Send() }
+
+func (i *serverInserter) Abort() {
+	if !i.batch.IsSent() {
+		_ = i.batch.Abort()
+	}
+}
+
+func (s *server) Insert(ctx context.Context, table string, columns []string, rows [][]any) error {
+	batch, err := s.prepare(ctx, table, columns)
 	if err != nil {
 		return err
 	}

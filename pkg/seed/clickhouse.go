@@ -5,9 +5,12 @@ import (
 	"database/sql"
 	"fmt"
 	"reflect"
+	"runtime"
 	"strconv"
 	"strings"
 
+	ch "github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/ClickHouse/clickhouse-go/v2/ext"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/column"
 	"gopkg.in/yaml.v3"
 
@@ -71,7 +74,8 @@ func LoadCHCatalog(ctx context.Context, db *sql.DB) (CHCatalog, error) {
 }
 
 // CheckCH checks the file's ClickHouse tables and columns against the catalog, and that every
-// value converts to its column's type.
+// value converts to its column's type. A table the flat reader read is read again only when one
+// of its columns can hold a value of the wrong type (String columns take any value).
 func CheckCH(f *File, cat CHCatalog) error {
 	for _, t := range f.ClickHouse {
 		if err := checkOwn(f, t, "clickhouse."); err != nil {
@@ -80,6 +84,18 @@ func CheckCH(f *File, cat CHCatalog) error {
 		ct, ok := cat[t.Name]
 		if !ok {
 			return &Error{File: f.Path, Line: t.Line, Table: "clickhouse." + t.Name, Msg: "no such table in ClickHouse (is the database migrated?)", Input: true}
+		}
+		if t.lazy != nil {
+			if err := t.lazy.checkKeys(f, t, ct.Keys); err != nil {
+				if e, ok := err.(*Error); ok && e.Table == t.Name {
+					e.Table = "clickhouse." + t.Name
+				}
+				return readError(f, t, err)
+			}
+			if err := checkCHLazy(f, t, ct); err != nil {
+				return readError(f, t, err)
+			}
+			continue
 		}
 		if err := checkKeys(f, t, ct.Keys, "clickhouse."); err != nil {
 			return err
@@ -95,34 +111,268 @@ func CheckCH(f *File, cat CHCatalog) error {
 				}
 			}
 		}
+		if err := checkSameColumns(f, t); err != nil {
+			return err
+		}
 	}
 	return nil
 }
 
-// WriteCH inserts each table's rows as one batch (atomic per batch in ClickHouse: a table either
-// gets the whole batch or none), skipping rows whose primary-key columns are already there, so a
-// seed can run twice.
+// checkCHLazy is CheckCH's reading of a table the flat reader read: every column known, every
+// value of a column that may refuse one converted, every row giving every column.
+func checkCHLazy(f *File, t *Table, ct *CHTable) error {
+	lt := t.lazy
+	cols := make([]*chCol, len(lt.cols))
+	pass := len(lt.shapes) > 1
+	for i, name := range lt.cols {
+		typ, ok := ct.Columns[name]
+		if !ok {
+			pass = true
+			continue
+		}
+		cols[i] = newCHCol(name, typ)
+		st := &lt.stats[i]
+		if !cols[i].text || st.nulls > 0 && !cols[i].nullable {
+			pass = true
+		}
+	}
+	if !pass {
+		return nil
+	}
+	all := uint64(1)<<len(lt.cols) - 1
+	return lt.each(func(r *flatRow) error {
+		for i := range r.vals {
+			v := &r.vals[i]
+			c := cols[v.col]
+			if c == nil {
+				return &Error{File: f.Path, Line: v.line, Table: "clickhouse." + t.Name, Column: lt.cols[v.col], Msg: "no such column", Input: true}
+			}
+			if c.text && (c.nullable || !isNullVal(r, v)) {
+				continue
+			}
+			if _, err := c.value(r, v); err != nil {
+				return &Error{File: f.Path, Line: v.line, Table: "clickhouse." + t.Name, Column: c.name, Msg: err.Error(), Input: true}
+			}
+		}
+		if r.mask != all {
+			for c := range lt.cols {
+				if r.mask&(1<<c) == 0 {
+					return missingColumn(f, t, r.line, lt.cols[c])
+				}
+			}
+		}
+		return nil
+	})
+}
+
+func missingColumn(f *File, t *Table, line int, col string) error {
+	return &Error{File: f.Path, Line: line, Table: "clickhouse." + t.Name, Column: col,
+		Msg: "missing here but given in other rows: a ClickHouse batch needs every column in every row", Input: true}
+}
+
+// checkSameColumns: every row of a table read whole gives every column some row gives.
+func checkSameColumns(f *File, t *Table) error {
+	cols, _ := rowsColumns(t.Rows)
+	for _, r := range t.Rows {
+		for _, c := range cols {
+			if _, ok := r.Vals[c]; !ok {
+				return missingColumn(f, t, r.Line, c)
+			}
+		}
+	}
+	return nil
+}
+
+func rowsColumns(rows []*Row) ([]string, map[string]bool) {
+	var cols []string
+	given := map[string]bool{}
+	for _, r := range rows {
+		for _, c := range r.Cols {
+			if !given[c] {
+				given[c] = true
+				cols = append(cols, c)
+			}
+		}
+	}
+	return cols, given
+}
+
+func isNullVal(r *flatRow, v *flatVal) bool { return v.kind == vPlain && isNullWord(r.text(v)) }
+
+// chCol is one column a seed writes: how a value of the file becomes what clickhouse-go takes.
+type chCol struct {
+	name, typ string
+	nullable  bool
+	// text: the column takes a scalar's text as it is (String, DateTime, Decimal ...);
+	// str: and it is a plain String, appended a block at a time as []string.
+	text, str bool
+}
+
+func newCHCol(name, typ string) *chCol {
+	inner, nullable := unwrapType(typ)
+	c := &chCol{name: name, typ: typ, nullable: nullable}
+	c.text = !strings.HasPrefix(inner, "Map(") && goType(inner).Kind() == reflect.String
+	c.str = c.text && typ == "String"
+	return c
+}
+
+// value converts one value of a flat row, as chValue converts its node.
+func (c *chCol) value(r *flatRow, v *flatVal) (any, error) {
+	if !v.scalar() {
+		return chValue(r.node(v), c.typ)
+	}
+	if isNullVal(r, v) {
+		if c.nullable {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("is %s, which holds no NULL", c.typ)
+	}
+	if c.text {
+		return c.scalarText(r, v), nil
+	}
+	if x, ok := c.number(c.scalarText(r, v)); ok {
+		return x, nil
+	}
+	return chValue(r.node(v), c.typ) // what it is not, in chValue's words
+}
+
+// number converts a scalar's text for a column of a number or boolean type, as convert does;
+// ok is false for any other type or text.
+func (c *chCol) number(s string) (any, bool) {
+	inner, _ := unwrapType(c.typ)
+	switch inner {
+	case "Int8", "Int16", "Int32", "Int64":
+		i, err := strconv.ParseInt(s, 10, goType(inner).Bits())
+		if err != nil {
+			return nil, false
+		}
+		switch inner {
+		case "Int8":
+			return int8(i), true
+		case "Int16":
+			return int16(i), true
+		case "Int32":
+			return int32(i), true
+		}
+		return i, true
+	case "UInt8", "UInt16", "UInt32", "UInt64":
+		switch s {
+		case "true":
+			s = "1"
+		case "false":
+			s = "0"
+		}
+		u, err := strconv.ParseUint(s, 10, goType(inner).Bits())
+		if err != nil {
+			return nil, false
+		}
+		switch inner {
+		case "UInt8":
+			return uint8(u), true
+		case "UInt16":
+			return uint16(u), true
+		case "UInt32":
+			return uint32(u), true
+		}
+		return u, true
+	case "Float32":
+		x, err := strconv.ParseFloat(s, 32)
+		return float32(x), err == nil
+	case "Float64":
+		x, err := strconv.ParseFloat(s, 64)
+		return x, err == nil
+	case "Bool":
+		b, err := strconv.ParseBool(s)
+		return b, err == nil
+	}
+	return nil, false
+}
+
+// scalarText is Scalar's text of a scalar value (booleans spelled true/false).
+func (c *chCol) scalarText(r *flatRow, v *flatVal) string {
+	t := r.text(v)
+	if v.kind == vPlain {
+		if b, ok := boolWord(t); ok {
+			return b
+		}
+	}
+	return string(t)
+}
+
+// chBlockRows is how many rows go to ClickHouse in one block of the insert: the server gathers
+// blocks into parts of about a million rows, so a block's size only bounds brokle's memory.
+const chBlockRows = 1 << 16
+
+// chBlock is a block of rows being gathered, column by column, with each row's key.
+type chBlock struct {
+	cols []*chCol
+	strs [][]string
+	anys [][]any
+	keys []string
+	n    int
+}
+
+func newCHBlock(cols []*chCol) *chBlock {
+	b := &chBlock{cols: cols, strs: make([][]string, len(cols)), anys: make([][]any, len(cols))}
+	return b
+}
+
+func (b *chBlock) reset() {
+	for i := range b.cols {
+		b.strs[i], b.anys[i] = b.strs[i][:0], b.anys[i][:0]
+	}
+	b.keys, b.n = b.keys[:0], 0
+}
+
+// keep drops the rows whose keys are present.
+func (b *chBlock) keep(present map[string]bool) {
+	j := 0
+	for i := 0; i < b.n; i++ {
+		if b.keys[i] != "" && present[b.keys[i]] {
+			continue
+		}
+		for c, col := range b.cols {
+			if col.str {
+				b.strs[c][j] = b.strs[c][i]
+			} else {
+				b.anys[c][j] = b.anys[c][i]
+			}
+		}
+		b.keys[j] = b.keys[i]
+		j++
+	}
+	for c, col := range b.cols {
+		if col.str {
+			b.strs[c] = b.strs[c][:j]
+		} else {
+			b.anys[c] = b.anys[c][:j]
+		}
+	}
+	b.keys, b.n = b.keys[:j], j
+}
+
+func (b *chBlock) columns() []any {
+	out := make([]any, len(b.cols))
+	for c, col := range b.cols {
+		if col.str {
+			out[c] = b.strs[c]
+		} else {
+			out[c] = b.anys[c]
+		}
+	}
+	return out
+}
+
+// WriteCH inserts each table's rows with one INSERT, streamed a block at a time (the file is read
+// again row by row: memory stays flat in the number of rows), skipping rows whose primary-key
+// columns are already there, so a seed can run twice. The key check asks about one block's keys
+// at a time, in queries of bounded size, and not at all when the table is empty.
 func WriteCH(ctx context.Context, conn chconn.Conn, f *File, cat CHCatalog, dryRun bool, progress func(TableResult)) ([]TableResult, error) {
 	var results []TableResult
 	for _, t := range f.ClickHouse {
-		ct := cat[t.Name]
-		res := TableResult{Database: "clickhouse", Table: t.Name, Rows: len(t.Rows)}
-		present, err := existingKeys(ctx, conn.DB(), t, ct)
+		res, err := writeCHTable(ctx, conn, f, t, cat[t.Name], dryRun)
 		if err != nil {
-			return results, fmt.Errorf("%s: clickhouse table %s: %w", f.Path, t.Name, err)
-		}
-		var todo []*Row
-		for _, r := range t.Rows {
-			if k, ok := rowKey(r, ct); ok && present[k] {
-				continue
-			}
-			todo = append(todo, r)
-		}
-		res.Inserted, res.Unchanged = len(todo), len(t.Rows)-len(todo)
-		if len(todo) > 0 && !dryRun {
-			if err := insertBatch(ctx, conn, f, t, ct, todo); err != nil {
-				return results, err
-			}
+			return results, err
 		}
 		results = append(results, res)
 		if progress != nil {
@@ -130,6 +380,177 @@ func WriteCH(ctx context.Context, conn chconn.Conn, f *File, cat CHCatalog, dryR
 		}
 	}
 	return results, nil
+}
+
+func writeCHTable(ctx context.Context, conn chconn.Conn, f *File, t *Table, ct *CHTable, dryRun bool) (TableResult, error) {
+	res := TableResult{Database: "clickhouse", Table: t.Name, Rows: t.Len()}
+	if res.Rows == 0 {
+		return res, nil
+	}
+	var names []string
+	if t.lazy != nil {
+		names = t.lazy.cols
+	} else {
+		names, _ = rowsColumns(t.Rows)
+	}
+	cols := make([]*chCol, len(names))
+	for i, n := range names {
+		cols[i] = newCHCol(n, ct.Columns[n])
+	}
+	// The key columns of a row, in the key's order: indexes into cols.
+	var keyCols []int
+	for _, k := range ct.Keys {
+		for i, n := range names {
+			if n == k {
+				keyCols = append(keyCols, i)
+			}
+		}
+	}
+	if len(keyCols) != len(ct.Keys) {
+		keyCols = nil // no row gives the whole key: every row goes in, as rowKey says
+	}
+	checkKeys := keyCols != nil
+	if checkKeys {
+		var n uint64
+		if err := conn.DB().QueryRowContext(ctx, "SELECT count() FROM "+target.QuoteIdent(t.Name)).Scan(&n); err != nil {
+			return res, fmt.Errorf("%s: clickhouse table %s: %w", f.Path, t.Name, err)
+		}
+		checkKeys = n > 0
+	}
+	var ins chconn.Inserter
+	if !dryRun {
+		var err error
+		if ins, err = conn.StartInsert(ctx, t.Name, names); err != nil {
+			return res, &Error{File: f.Path, Line: t.Line, Table: "clickhouse." + t.Name, Msg: "insert refused: " + err.Error()}
+		}
+		defer ins.Abort()
+	}
+	blk := newCHBlock(cols)
+	flush := func() error {
+		if blk.n == 0 {
+			return nil
+		}
+		if checkKeys {
+			present, err := existingKeys(ctx, conn, ct, blk.keys)
+			if err != nil {
+				return fmt.Errorf("%s: clickhouse table %s: %w", f.Path, t.Name, err)
+			}
+			before := blk.n
+			blk.keep(present)
+			res.Unchanged += before - blk.n
+		}
+		res.Inserted += blk.n
+		if ins != nil && blk.n > 0 {
+			if err := ins.Append(blk.columns()); err != nil {
+				return &Error{File: f.Path, Line: t.Line, Table: "clickhouse." + t.Name, Msg: "insert refused: " + err.Error()}
+			}
+		}
+		blk.reset()
+		// The rows just sent are garbage: collect it now, while the live heap is one block, so
+		// memory stays flat in the rows (the seed command turns the collector off for speed).
+		runtime.GC()
+		return nil
+	}
+	var keyBuf []byte
+	var err error
+	if t.lazy != nil {
+		lt := t.lazy
+		err = lt.each(func(r *flatRow) error {
+			keyBuf = keyBuf[:0]
+			for i, c := range cols {
+				if r.mask&(1<<i) == 0 {
+					return missingColumn(f, t, r.line, c.name)
+				}
+				v := &r.vals[r.pos[i]]
+				if c.str && v.scalar() && !isNullVal(r, v) {
+					blk.strs[i] = append(blk.strs[i], c.scalarText(r, v))
+				} else {
+					x, err := c.value(r, v)
+					if err != nil {
+						return &Error{File: f.Path, Line: v.line, Table: "clickhouse." + t.Name, Column: c.name, Msg: err.Error(), Input: true}
+					}
+					if c.str {
+						s, _ := x.(string)
+						blk.strs[i] = append(blk.strs[i], s)
+					} else {
+						blk.anys[i] = append(blk.anys[i], x)
+					}
+				}
+			}
+			blk.keys = append(blk.keys, flatKey(r, keyCols, keyBuf))
+			blk.n++
+			if blk.n == chBlockRows {
+				return flush()
+			}
+			return nil
+		})
+	} else {
+		for _, r := range t.Rows {
+			for i, c := range cols {
+				n, ok := r.Vals[c.name]
+				if !ok {
+					return res, missingColumn(f, t, r.Line, c.name)
+				}
+				x, err := chValue(n, c.typ)
+				if err != nil {
+					return res, &Error{File: f.Path, Line: n.Line, Table: "clickhouse." + t.Name, Column: c.name, Msg: err.Error(), Input: true}
+				}
+				if c.str {
+					s, _ := x.(string)
+					blk.strs[i] = append(blk.strs[i], s)
+				} else {
+					blk.anys[i] = append(blk.anys[i], x)
+				}
+			}
+			k := ""
+			if keyCols != nil {
+				k, _ = rowKey(r, ct)
+			}
+			blk.keys = append(blk.keys, k)
+			blk.n++
+			if blk.n == chBlockRows {
+				if err = flush(); err != nil {
+					break
+				}
+			}
+		}
+	}
+	if err == nil {
+		err = flush()
+	}
+	if err != nil {
+		return res, readError(f, t, err)
+	}
+	if ins != nil {
+		if err := ins.Send(); err != nil {
+			return res, &Error{File: f.Path, Line: t.Line, Table: "clickhouse." + t.Name, Msg: "insert refused: " + err.Error()}
+		}
+	}
+	return res, nil
+}
+
+// flatKey is a flat row's key as rowKey spells it, "" when a key value is not a scalar.
+func flatKey(r *flatRow, keyCols []int, buf []byte) string {
+	if keyCols == nil {
+		return ""
+	}
+	for i, c := range keyCols {
+		v := &r.vals[r.pos[c]]
+		if !v.scalar() {
+			return ""
+		}
+		if i > 0 {
+			buf = append(buf, 0)
+		}
+		t := r.text(v)
+		if v.kind == vPlain {
+			if b, ok := boolWord(t); ok {
+				t = []byte(b)
+			}
+		}
+		buf = append(buf, t...)
+	}
+	return string(buf)
 }
 
 func rowKey(r *Row, ct *CHTable) (string, bool) {
@@ -155,37 +576,31 @@ func chQuote(s string) string {
 // max_query_size (256 KiB), so a seed of any size works on a stock server.
 const keyQueryBytes = 64 << 10
 
-// existingKeys reads which of the seed's key tuples the table already holds, a bounded chunk of
-// rows per query.
-func existingKeys(ctx context.Context, db *sql.DB, t *Table, ct *CHTable) (map[string]bool, error) {
+// existingKeys reads which of keys (a block's, "" for a row without one) the table already
+// holds, compared as text. A server is sent the keys as an external table, one query a block;
+// the embedded engine gets them as literals, in queries of bounded size.
+func existingKeys(ctx context.Context, conn chconn.Conn, ct *CHTable, keys []string) (map[string]bool, error) {
 	present := map[string]bool{}
-	if len(ct.Keys) == 0 || len(t.Rows) == 0 {
-		return present, nil
-	}
 	sel := make([]string, len(ct.Keys))
 	for i, k := range ct.Keys {
-		sel[i] = "toString(" + target.QuoteIdent(k) + ")"
+		sel[i] = target.QuoteIdent(k)
+		if ct.Columns[k] != "String" { // a String column is compared as it is: its index answers
+			sel[i] = "toString(" + sel[i] + ")"
+		}
 	}
 	tuple := "(" + strings.Join(sel, ", ") + ")"
-	var chunk []string
-	size := 0
-	flush := func() error {
-		if len(chunk) == 0 {
-			return nil
-		}
-		q := fmt.Sprintf("SELECT DISTINCT %s FROM %s WHERE %s IN (%s)", strings.Join(sel, ", "), target.QuoteIdent(t.Name), tuple, strings.Join(chunk, ", "))
-		chunk, size = chunk[:0], 0
-		rows, err := db.QueryContext(ctx, q)
+	read := func(ctx context.Context, q string) error {
+		rows, err := conn.DB().QueryContext(ctx, q)
 		if err != nil {
 			return err
 		}
 		defer rows.Close()
+		vals := make([]string, len(ct.Keys))
+		ptrs := make([]any, len(vals))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
 		for rows.Next() {
-			vals := make([]string, len(ct.Keys))
-			ptrs := make([]any, len(vals))
-			for i := range vals {
-				ptrs[i] = &vals[i]
-			}
 			if err := rows.Scan(ptrs...); err != nil {
 				return err
 			}
@@ -194,9 +609,51 @@ func existingKeys(ctx context.Context, db *sql.DB, t *Table, ct *CHTable) (map[s
 		return rows.Err()
 	}
 	seen := map[string]bool{}
-	for _, r := range t.Rows {
-		k, ok := rowKey(r, ct)
-		if !ok || seen[k] {
+	if !conn.Target().Embedded {
+		var cols []func(*ext.Table) error
+		names := make([]string, len(ct.Keys))
+		for i := range ct.Keys {
+			names[i] = fmt.Sprintf("k%d", i)
+			cols = append(cols, ext.Column(names[i], "String"))
+		}
+		tbl, err := ext.NewTable("_brokle_seed_keys", cols...)
+		if err != nil {
+			return nil, err
+		}
+		n := 0
+		row := make([]any, len(ct.Keys))
+		for _, k := range keys {
+			if k == "" || seen[k] {
+				continue
+			}
+			seen[k] = true
+			for i, p := range strings.Split(k, "\x00") {
+				row[i] = p
+			}
+			if err := tbl.Append(row...); err != nil {
+				return nil, err
+			}
+			n++
+		}
+		if n == 0 {
+			return present, nil
+		}
+		q := fmt.Sprintf("SELECT DISTINCT %s FROM %s WHERE %s IN (SELECT %s FROM _brokle_seed_keys)",
+			strings.Join(sel, ", "), target.QuoteIdent(ct.Name), tuple, strings.Join(names, ", "))
+		return present, read(ch.Context(ctx, ch.WithExternalTable(tbl)), q)
+	}
+	var chunk []string
+	size := 0
+	flush := func() error {
+		if len(chunk) == 0 {
+			return nil
+		}
+		q := fmt.Sprintf("SELECT DISTINCT %s FROM %s WHERE %s IN (%s)", strings.Join(sel, ", "), target.QuoteIdent(ct.Name), tuple, strings.Join(chunk, ", "))
+		chunk, size = chunk[:0], 0
+		return read(ctx, q)
+	}
+	for _, k := range keys {
+		if k == "" || seen[k] {
 			continue
 		}
 		seen[k] = true
@@ -217,40 +674,6 @@ func existingKeys(ctx context.Context, db *sql.DB, t *Table, ct *CHTable) (map[s
 		return nil, err
 	}
 	return present, nil
-}
-
-func insertBatch(ctx context.Context, conn chconn.Conn, f *File, t *Table, ct *CHTable, rows []*Row) error {
-	// Every row must give the same columns to share one batch; missing ones take their defaults
-	// only when no row gives them.
-	var cols []string
-	given := map[string]bool{}
-	for _, r := range rows {
-		for _, c := range r.Cols {
-			if !given[c] {
-				given[c] = true
-				cols = append(cols, c)
-			}
-		}
-	}
-	vals := make([][]any, len(rows))
-	for j, r := range rows {
-		vals[j] = make([]any, len(cols))
-		for i, c := range cols {
-			v, ok := r.Vals[c]
-			if !ok {
-				return &Error{File: f.Path, Line: r.Line, Table: "clickhouse." + t.Name, Column: c,
-					Msg: "missing here but given in other rows: a ClickHouse batch needs every column in every row", Input: true}
-			}
-			var err error
-			if vals[j][i], err = chValue(v, ct.Columns[c]); err != nil {
-				return &Error{File: f.Path, Line: v.Line, Table: "clickhouse." + t.Name, Column: c, Msg: err.Error(), Input: true}
-			}
-		}
-	}
-	if err := conn.Insert(ctx, t.Name, cols, vals); err != nil {
-		return &Error{File: f.Path, Line: t.Line, Table: "clickhouse." + t.Name, Msg: "batch refused, nothing of it written: " + err.Error()}
-	}
-	return nil
 }
 
 // unwrapType strips Nullable(...) and LowCardinality(...).

@@ -2,6 +2,7 @@ package seed
 
 import (
 	"context"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -11,8 +12,11 @@ import (
 	chparser "github.com/AfterShip/clickhouse-sql-parser/parser"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/column"
 
+	"github.com/brokle-ai/brokle/internal/testdb"
 	"github.com/brokle-ai/brokle/migrations"
+	"github.com/brokle-ai/brokle/pkg/chconn"
 	"github.com/brokle-ai/brokle/pkg/migrate"
+	"github.com/brokle-ai/brokle/pkg/target"
 )
 
 // shippedClickHouseTypes reads each shipped ClickHouse table's column types from its DDL.
@@ -77,7 +81,7 @@ func TestDemoClickHouseValuesFitColumns(t *testing.T) {
 		if !ok {
 			t.Fatalf("demo.yaml seeds %s, which no shipped migration creates", tb.Name)
 		}
-		for _, r := range tb.Rows {
+		err := tb.each(func(r *Row) error {
 			for _, c := range r.Cols {
 				typ, ok := cols[c]
 				if !ok {
@@ -96,6 +100,10 @@ func TestDemoClickHouseValuesFitColumns(t *testing.T) {
 				}
 				checked++
 			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
 		}
 	}
 	if !strings.Contains(strings.Join(keys(types), ","), "spans") || checked < 100 {
@@ -112,3 +120,88 @@ func keys(m map[string]map[string]string) []string {
 }
 
 func fsSub() (fs.FS, error) { return fs.Sub(migrations.FS, "clickhouse") }
+
+// TestWriteCHLargeSeed: a seed of 40,000 rows (past where one key query of every key would
+// exceed a stock server's max_query_size) is read row by row, written whole, and a second run
+// with 5,000 more rows writes only those: the key check works at any size and in blocks.
+func TestWriteCHLargeSeed(t *testing.T) {
+	dbURL := testdb.ClickHouse(t)
+	db, err := testdb.OpenClickHouse(dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = db.Exec("CREATE TABLE big (id String, n UInt32, score Nullable(Float64), at DateTime, tags Array(String)) ENGINE = MergeTree ORDER BY id")
+	db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := func(n int) string {
+		var b strings.Builder
+		b.WriteString("clickhouse:\n  big:\n")
+		for i := 0; i < n; i++ {
+			score := "null"
+			if i%3 > 0 {
+				score = fmt.Sprintf("%d.5", i%100)
+			}
+			fmt.Fprintf(&b, "    - id: 'key-%07d'\n      n: %d\n      score: %s\n      at: '2026-11-24 10:00:00'\n      tags: [a, 'b %d']\n", (i*7919)%n, i, score, i)
+		}
+		return b.String()
+	}
+	tg, err := target.ParseClickHouse(dbURL, target.Origin{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := chconn.Open(tg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	ctx := context.Background()
+	run := func(n int) TableResult {
+		t.Helper()
+		f, err := Parse("f.yaml", []byte(text(n)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f.ClickHouse[0].lazy == nil {
+			t.Fatal("the clickhouse: section was read whole, not row by row")
+		}
+		cat, err := LoadCHCatalog(ctx, conn.DB())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := CheckCH(f, cat); err != nil {
+			t.Fatal(err)
+		}
+		res, err := WriteCH(ctx, conn, f, cat, false, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res[0]
+	}
+	if r := run(40000); r.Inserted != 40000 || r.Unchanged != 0 {
+		t.Fatalf("first run: %+v", r)
+	}
+	if r := run(40000); r.Inserted != 0 || r.Unchanged != 40000 {
+		t.Fatalf("second run: %+v", r)
+	}
+	// 45,000 rows with ids out of order: 5,000 new ones, spread over the blocks.
+	if r := run(45000); r.Inserted != 5000 || r.Unchanged != 40000 {
+		t.Fatalf("third run: %+v", r)
+	}
+	nulls := 0 // of the rows written: the first run's, and the third's of new keys
+	for i := 0; i < 40000; i++ {
+		if i%3 == 0 {
+			nulls++
+		}
+	}
+	for i := 0; i < 45000; i++ {
+		if (i*7919)%45000 >= 40000 && i%3 == 0 {
+			nulls++
+		}
+	}
+	got := testdb.CHStrings(t, dbURL, "SELECT concat(toString(count()), ' ', toString(uniqExact(id)), ' ', toString(countIf(score IS NULL)), ' ', toString(sum(length(tags)))) FROM big")
+	if want := fmt.Sprintf("45000 45000 %d 90000", nulls); len(got) != 1 || got[0] != want {
+		t.Fatalf("table holds %v, want %s", got, want)
+	}
+}

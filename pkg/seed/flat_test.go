@@ -42,8 +42,15 @@ func TestParseFlatMatchesYAML(t *testing.T) {
 		fmt.Fprintf(&b, "  - id: %d\n    value: %s\n\n    other_col: v%d\n", i, v, i)
 	}
 	b.WriteString("more_things:\n- id: 1\n  name: x\n")
-	cases := map[string]string{"generated": b.String(), "mixed": mixedSeed(),
-		"crlf": "a:\r\n  - id: 1\r\n    x: 'q'\r\n  - {id: 2, x: [1, 2]}\r\n", "no final line break": "a:\n  - id: 1\n    x: [1, 2]",
+	var chb strings.Builder // the same rows in the clickhouse: section, read row by row too
+	chb.WriteString("pg:\n  - id: 1\nclickhouse:\n  # c\n  things:\n")
+	for i, v := range flatValues {
+		fmt.Fprintf(&chb, "    - id: %d\n      value: %s\n\n      other_col: v%d\n", i, v, i)
+	}
+	chb.WriteString("  compact:\n  - id: 1\n    name: x\n  - {id: 2, name: y}\n  empty:\nlast:\n  - id: 3\n")
+	cases := map[string]string{"generated": b.String(), "mixed": mixedSeed(), "clickhouse generated": chb.String(),
+		"clickhouse flat": "clickhouse:\n  t:\n    - id: 1\n      m: {a: 1}\n    - {id: 2, m: {}}\n  u:\n  - id: x\n",
+		"crlf":            "a:\r\n  - id: 1\r\n    x: 'q'\r\n  - {id: 2, x: [1, 2]}\r\n", "no final line break": "a:\n  - id: 1\n    x: [1, 2]",
 		"comments and blank lines": "# c\n\na:\n\n  # c\n  - id: 1\n    # c\n\n    x: y\n# c\nb:\n# c\n- id: 2\n  z: w\n\n",
 		"clickhouse between":       "a:\n  - id: 1\nclickhouse:\n  traces:\n    - id: t\n      attrs:\n        k: |\n          text\n# c\n\n  spans: []\nb:\n  - id: 2\n",
 		"clickhouse last":          "a:\n  - id: 1\nclickhouse:\n  traces:\n  - {id: t, m: {a: 1}}\n",
@@ -74,7 +81,7 @@ func TestParseFlatMatchesYAML(t *testing.T) {
 		cases["declined "+bad] = bad
 	}
 	mustTake := map[string]bool{"mixed": true, "crlf": true, "no final line break": true, "comments and blank lines": true, "test": true, "dev": true,
-		"demo": true, "clickhouse between": true, "clickhouse last": true}
+		"demo": true, "clickhouse between": true, "clickhouse last": true, "clickhouse flat": true}
 	flatTaken := 0
 	for name, text := range cases {
 		checkPieces(t, name, text)
@@ -87,6 +94,13 @@ func TestParseFlatMatchesYAML(t *testing.T) {
 			continue
 		}
 		flatTaken++
+		if name == "clickhouse flat" {
+			for _, tb := range fast.ClickHouse {
+				if tb.lazy == nil {
+					t.Errorf("%s: clickhouse table %s read whole, not row by row", name, tb.Name)
+				}
+			}
+		}
 		if err != nil {
 			t.Errorf("%s: the flat reader took a file yaml.v3 refuses: %v\n%s", name, err, text)
 			continue

@@ -76,6 +76,10 @@ func scanInPieces(path string, src Source, start int64, pieces int) (*File, erro
 			}
 			ch = sg.ch
 			ch.line += lines
+			for _, t := range ch.tables {
+				t.Line += lines
+				t.lazy.firstLine += lines
+			}
 		}
 		if k > 0 && segs[k-1].endsInCH {
 			return nil, errDecline // a piece began inside the section: read the text in one piece
@@ -104,6 +108,10 @@ func scanInPieces(path string, src Source, start int64, pieces int) (*File, erro
 		lines += sg.lines
 	}
 	if ch != nil {
+		if ch.flat() {
+			f.ClickHouse = ch.tables
+			return f, nil
+		}
 		tables, ok := parseCH(path, src, ch)
 		if !ok {
 			return nil, errDecline
@@ -169,7 +177,9 @@ func scanSegment(src Source, from, to int64, first bool) (*segment, error) {
 	}
 	finish := func(end int64) error {
 		if ch != nil {
-			ch.end, ch = end, nil
+			ch.end = end
+			ch.close(end)
+			ch = nil
 		}
 		if rs == nil {
 			return nil
@@ -189,7 +199,8 @@ func scanSegment(src Source, from, to int64, first bool) (*segment, error) {
 			break
 		}
 		if ch != nil && (len(line) == 0 || line[0] == ' ' || line[0] == '#' || line[0] == '\r') {
-			continue // the clickhouse: section is yaml.v3's to read
+			ch.feed(src, line, lr)
+			continue
 		}
 		line, ok = cleanLine(line)
 		if !ok {
@@ -211,7 +222,7 @@ func scanSegment(src Source, from, to int64, first bool) (*segment, error) {
 				if sg.ch != nil {
 					return nil, errDecline
 				}
-				ch = &chSection{start: lr.lineOff, line: lr.lineNo}
+				ch = &chSection{start: lr.lineOff, line: lr.lineNo, indent: -1}
 				sg.ch = ch
 				continue
 			}
@@ -236,10 +247,86 @@ func scanSegment(src Source, from, to int64, first bool) (*segment, error) {
 	return sg, nil
 }
 
-// chSection is where the clickhouse: section is: its rows go to ClickHouse, read by yaml.v3.
+// chSection is where the clickhouse: section is. Its tables of flat rows are read as the
+// top-level ones are (lazy tables, a row at a time); a section with anything else (bad is set)
+// goes to yaml.v3 whole.
 type chSection struct {
 	start, end int64
 	line       int
+
+	indent int // of its table names; -1 before the first
+	tables []*Table
+	t      *lazyTable
+	rs     *rowScanner
+	bad    bool
+}
+
+// flat reports whether the flat reader read the whole section.
+func (ch *chSection) flat() bool { return !ch.bad && ch.indent >= 0 }
+
+// feed takes one line inside the section (indented, blank or a comment).
+func (ch *chSection) feed(src Source, line []byte, lr *lineReader) {
+	if ch.bad {
+		return
+	}
+	line, ok := cleanLine(line)
+	if !ok {
+		ch.bad = true
+		return
+	}
+	lead := leadingSpaces(line)
+	if lead == len(line) || line[lead] == '#' {
+		return
+	}
+	if ch.indent < 0 {
+		if line[lead] == '-' {
+			ch.bad = true
+			return
+		}
+		ch.indent = lead
+	}
+	switch {
+	case lead < ch.indent:
+		ch.bad = true
+	case lead == ch.indent && line[lead] != '-': // a table: "  name:"
+		if ch.close(lr.lineOff) != nil {
+			return
+		}
+		name, ok := tableLine(line[lead:])
+		if !ok {
+			ch.bad = true
+			return
+		}
+		for _, t := range ch.tables {
+			if t.Name == name {
+				ch.bad = true // listed twice: yaml.v3's reading says where
+				return
+			}
+		}
+		ch.t = &lazyTable{src: src, start: lr.off - int64(lr.w-lr.r), firstLine: lr.lineNo + 1, index: map[string]int{}, shapeOf: map[uint64]int{}}
+		ch.tables = append(ch.tables, &Table{Name: name, Line: lr.lineNo, lazy: ch.t})
+		ch.rs = newRowScanner(ch.t, true, nil)
+	case ch.rs == nil:
+		ch.bad = true
+	default:
+		if ch.rs.feed(line, lead, lr.lineNo) != nil {
+			ch.bad = true
+		}
+	}
+}
+
+// close ends the section's current table at end.
+func (ch *chSection) close(end int64) error {
+	if ch.rs == nil {
+		return nil
+	}
+	ch.t.end, ch.t.indent = end, ch.rs.indent
+	err := ch.rs.finish()
+	ch.t, ch.rs = nil, nil
+	if err != nil {
+		ch.bad = true
+	}
+	return err
 }
 
 // parseCH reads the clickhouse: section with yaml.v3, alone but at its place (line numbers):

@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# ClickHouse `migrate up` of $MIGRATIONS (100) one-statement migrations (a MergeTree table each),
+# on the CI server, a fresh database per run, interleaved:
+#   brokle           `brokle migrate up --db clickhouse --dir` (no PostgreSQL: ClickHouse's own lock)
+#   golang-migrate   v4 on the same SQL as .up.sql/.down.sql pairs (its TinyLog history)
+#   floor            the same statements concatenated, one `clickhouse-client --multiquery`
+# Set BEFORE_BIN to a second brokle build to time it in the same runs. With libchdb present
+# (BROKLE_LIBCHDB), brokle also runs on the embedded engine (chdb://DIR, a fresh folder per run);
+# the embedded engine has no client to give a floor here, so that row is reported, not compared.
+# Targets: brokle <= 1.3x the floor and <= 1.0x golang-migrate.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source bench/lib.sh
+N=${MIGRATIONS:-100}
+BIN=${BROKLE_BIN:-bin/brokle}
+BEFORE=${BEFORE_BIN:-}
+MIGRATE=${MIGRATE_BIN:-${BROKLE_CACHE:-$HOME/.cache/brokle}/peers/bin/migrate}
+[ -x "$MIGRATE" ] || eval "$(scripts/peer-tools.sh migrate)"
+DB=${BENCH_CH_DB:-brokle_bench_chup}
+CH=${BROKLE_BENCH_CLICKHOUSE_HOST:-127.0.0.1}
+chq() { clickhouse-client --host "$CH" --query "$@"; }
+work=$(mktemp -d)
+trap 'rm -rf "$work"; chq "DROP DATABASE IF EXISTS $DB" >/dev/null 2>&1 || true' EXIT
+fresh() { chq "DROP DATABASE IF EXISTS $DB"; chq "CREATE DATABASE $DB"; }
+mkdir -p "$work/brokle" "$work/gm"
+: > "$work/floor.sql"
+for i in $(seq 1 "$N"); do
+  v=$(printf %06d "$i")
+  up="CREATE TABLE IF NOT EXISTS t$i (id UInt64, name String) ENGINE = MergeTree ORDER BY id;"
+  printf -- '-- +migrate Up\n%s\n-- +migrate Down\nDROP TABLE IF EXISTS t%d;\n' "$up" "$i" > "$work/brokle/${v}_t$i.sql"
+  echo "$up" > "$work/gm/${v}_t$i.up.sql"; echo "DROP TABLE IF EXISTS t$i;" > "$work/gm/${v}_t$i.down.sql"
+  echo "$up" >> "$work/floor.sql"
+done
+# timeit FILE CMD...: appends the seconds CMD took to FILE; CMD must succeed
+timeit() { local f=$1; shift; local t0 t1; t0=$(now); "$@" >/dev/null 2>"$work/err" || { cat "$work/err" >&2; exit 1; }; t1=$(now); echo "$t1 - $t0" | bc -l >> "$f"; }
+tables() { [ "$(chq "SELECT count() FROM system.tables WHERE database = '$DB' AND name LIKE 't%'")" = "$N" ] || { echo "$1 did not make $N tables" >&2; exit 1; }; }
+floor() { clickhouse-client --host "$CH" -d "$DB" --multiquery < "$work/floor.sql"; }
+brokle_up() { env BROKLE_POSTGRES_URL= BROKLE_CLICKHOUSE_URL="clickhouse://default@$CH:9000/$DB" "$1" migrate up --db clickhouse --dir "$work/brokle"; }
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+for i in $(seq "$RUNS"); do
+  fresh; timeit "$work/b" brokle_up "$BIN"; tables brokle
+  fresh; timeit "$work/g" "$MIGRATE" -path "$work/gm" -database "clickhouse://$CH:9000?database=$DB&x-multi-statement=false" up; tables golang-migrate
+  fresh; timeit "$work/f" floor; tables floor
+  if [ -n "$BEFORE" ]; then fresh; timeit "$work/o" brokle_up "$BEFORE"; tables before; fi
+done
+b=$(median < "$work/b"); g=$(median < "$work/g"); f=$(median < "$work/f")
+printf 'ClickHouse migrate up, %d migrations, server %s, medians of %d interleaved runs (load average %s before, %s after, %d cores)\n' \
+  "$N" "$(chq 'SELECT version()')" "$RUNS" "$load_before" "$(cut -d' ' -f1-3 /proc/loadavg)" "$(nproc)"
+echo '| contender | median s | / floor | / golang-migrate | target |'
+echo '| --- | --- | --- | --- | --- |'
+printf '| brokle | %.3f | %sx | %sx | <= 1.3x floor, <= 1.0x golang-migrate |\n' "$b" "$(ratio "$b" "$f")" "$(ratio "$b" "$g")"
+if [ -n "$BEFORE" ]; then o=$(median < "$work/o"); printf '| brokle before | %.3f | %sx | %sx | |\n' "$o" "$(ratio "$o" "$f")" "$(ratio "$o" "$g")"; fi
+printf '| golang-migrate | %.3f | %sx | 1.00x | |\n| clickhouse-client --multiquery (floor) | %.3f | 1.00x | %sx | |\n' "$g" "$(ratio "$g" "$f")" "$f" "$(ratio "$f" "$g")"
+
+LIB=${BROKLE_LIBCHDB:-}
+if [ -n "$LIB" ] && [ -f "$LIB" ]; then
+  for i in $(seq "$RUNS"); do
+    rm -rf "$work/chdb"; timeit "$work/e" env BROKLE_LIBCHDB="$LIB" BROKLE_POSTGRES_URL= BROKLE_CLICKHOUSE_URL="chdb://$work/chdb" "$BIN" migrate up --db clickhouse --dir "$work/brokle"
+    if [ -n "$BEFORE" ]; then rm -rf "$work/chdb"; timeit "$work/eo" env BROKLE_LIBCHDB="$LIB" BROKLE_POSTGRES_URL= BROKLE_CLICKHOUSE_URL="chdb://$work/chdb" "$BEFORE" migrate up --db clickhouse --dir "$work/brokle"; fi
+  done
+  printf 'embedded engine (libchdb %s): brokle %.3fs' "$LIB" "$(median < "$work/e")"
+  [ -n "$BEFORE" ] && printf ', before %.3fs' "$(median < "$work/eo")"
+  echo
+else
+  echo "embedded engine: skipped (set BROKLE_LIBCHDB to libchdb.so)"
+fi
