@@ -60,6 +60,9 @@ type History interface {
 	Init(ctx context.Context, db *sql.DB) error
 	// Expect sets what the next Insert of m.Version records.
 	Expect(m Meta)
+	// ExpectThen names the migration the run starts right after (up); a store may write its
+	// dirty mark with the record of the one before (see Expectations.ExpectThen).
+	ExpectThen(m Meta)
 	// MarkDirty records, in a write that commits on its own, that version is being changed
 	// outside a transaction; applied is its state before the change.
 	MarkDirty(ctx context.Context, db database.DBTxConn, version int64, applied bool) error
@@ -136,7 +139,24 @@ func (m Meta) DurationSince(now time.Time) time.Duration {
 type Expectations struct {
 	mu    sync.Mutex
 	next  Meta
+	then  Meta // the migration the run starts right after next (up), when the store can mark it early
 	guard func(ctx context.Context) error
+}
+
+// ExpectThen says which migration the run applies right after the one expected, with nothing in
+// between: a store whose writes are costly (ClickHouse: a part per insert) writes its dirty mark in
+// the same write as the record of the one before. A zero Meta says none.
+func (e *Expectations) ExpectThen(m Meta) {
+	e.mu.Lock()
+	e.then = m
+	e.mu.Unlock()
+}
+
+// Then is what ExpectThen set.
+func (e *Expectations) Then() Meta {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.then
 }
 
 // SetGuard sets the check every history write makes first.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pressly/goose/v3/database"
@@ -30,6 +31,8 @@ type History struct {
 	migrate.Expectations
 	seqMu   sync.Mutex
 	lastSeq uint64
+	// premarked is the version whose dirty mark the last record carried (0: none).
+	premarked atomic.Int64
 }
 
 var _ migrate.History = (*History)(nil)
@@ -205,8 +208,40 @@ func boolU8(b bool) uint8 {
 func (h *History) Insert(ctx context.Context, _ database.DBTxConn, req database.InsertRequest) error {
 	m := h.Meta(req.Version)
 	took := m.DurationSince(time.Now())
-	return h.append(ctx, row{version: req.Version, applied: true, appliedBy: m.AppliedBy,
-		duration: took, checksum: m.Checksum, event: "applied", note: fmt.Sprintf("took %.1f ms", float64(took.Microseconds())/1000)})
+	rows := []row{{version: req.Version, applied: true, appliedBy: m.AppliedBy,
+		duration: took, checksum: m.Checksum, event: "applied", note: fmt.Sprintf("took %.1f ms", float64(took.Microseconds())/1000)}}
+	// The next migration's dirty mark goes in the same block (one part, not two): written before
+	// that migration starts, as a mark of its own would be. If the run stops before starting it,
+	// Unmark takes the mark back.
+	then := h.Then()
+	if then.Version > req.Version {
+		rows = append(rows, dirtyRow(then, false))
+	}
+	if err := h.append(ctx, rows...); err != nil {
+		return err
+	}
+	h.premarked.Store(then.Version)
+	return nil
+}
+
+// dirtyRow marks m's version dirty: applied says what it was before (true: rolling back).
+func dirtyRow(m migrate.Meta, applied bool) row {
+	what := "up"
+	if applied {
+		what = "down"
+	}
+	return row{version: m.Version, applied: applied, dirty: true, appliedBy: m.AppliedBy, checksum: m.Checksum,
+		event: "marked dirty", note: "running " + what + " outside a transaction"}
+}
+
+// Unmark takes back a dirty mark Insert wrote early for a migration the run did not start (it
+// stopped at the boundary before it): the version is pending again, as it was.
+func (h *History) Unmark(ctx context.Context) error {
+	v := h.premarked.Swap(0)
+	if v == 0 {
+		return nil
+	}
+	return h.append(ctx, row{version: v, event: "dirty mark cleared", note: "not started: the run stopped before it"})
 }
 
 func (h *History) Delete(ctx context.Context, _ database.DBTxConn, version int64) error {
@@ -215,13 +250,11 @@ func (h *History) Delete(ctx context.Context, _ database.DBTxConn, version int64
 }
 
 func (h *History) MarkDirty(ctx context.Context, _ database.DBTxConn, version int64, applied bool) error {
-	m := h.Meta(version)
-	what := "up"
-	if applied {
-		what = "down"
+	if !applied && h.premarked.CompareAndSwap(version, 0) {
+		return nil // written with the record of the migration before it
 	}
-	return h.append(ctx, row{version: version, applied: applied, dirty: true, appliedBy: m.AppliedBy, checksum: m.Checksum,
-		event: "marked dirty", note: "running " + what + " outside a transaction"})
+	h.premarked.Store(0)
+	return h.append(ctx, dirtyRow(h.Meta(version), applied))
 }
 
 func (h *History) latest(ctx context.Context, db database.DBTxConn) ([]migrate.Record, error) {
