@@ -11,12 +11,12 @@ import (
 	"path"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
 
 	"github.com/brokle-ai/brokle/migrations"
 	"github.com/brokle-ai/brokle/pkg/config"
@@ -43,10 +43,12 @@ type migrateOpts struct {
 	yes             bool
 	allowDrift      bool
 	allowOutOfOrder bool
+	verbose         bool
+	quiet           bool
 }
 
 func newMigrateCmd(a *app) *cobra.Command {
-	o := &migrateOpts{}
+	o := &migrateOpts{output: "text"}
 	cmd := &cobra.Command{
 		Use:   "migrate",
 		Short: "Apply, roll back and inspect schema migrations",
@@ -59,17 +61,10 @@ func newMigrateCmd(a *app) *cobra.Command {
 			return nil
 		},
 	}
-	pf := cmd.PersistentFlags()
-	pf.StringVar(&o.db, "db", dbAll, "database: postgres, clickhouse or all (postgres first)")
-	pf.StringVar(&o.dir, "dir", "", "read migrations from this folder instead of the ones built in (needs --db postgres or clickhouse)")
-	pf.StringVar(&o.output, "output", "text", "output format for status, info and --dry-run: text or json")
-	pf.BoolVar(&o.dryRun, "dry-run", false, "print the plan and the exact statements; change nothing")
-	pf.BoolVar(&o.yes, "yes", false, "confirm destructive commands without asking")
-	pf.BoolVar(&o.allowDrift, "allow-drift", false, "run even if applied migrations changed or are missing")
-	pf.BoolVar(&o.allowOutOfOrder, "allow-out-of-order", false, "apply pending versions lower than the current one")
-	pf.String("lock-timeout", "", "how long to wait for another run's lock (default 5m)")
+	// Only --db is shared by every migrate command; each command declares the other flags that
+	// apply to it (addFlags).
+	cmd.PersistentFlags().StringVar(&o.db, "db", dbAll, "database: postgres, clickhouse or all (postgres first)")
 	_ = cmd.RegisterFlagCompletionFunc("db", cobra.FixedCompletions([]string{dbPostgres, dbClickHouse, dbAll}, cobra.ShellCompDirectiveNoFileComp))
-	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"text", "json"}, cobra.ShellCompDirectiveNoFileComp))
 
 	cmd.AddCommand(
 		newChangeCmd(a, o, "up", "Apply pending migrations", true),
@@ -94,8 +89,8 @@ func newMigrateCmd(a *app) *cobra.Command {
 
 // check validates the shared flags and returns the databases to work on, in order.
 func (o *migrateOpts) check(allowAll bool) ([]string, error) {
-	if o.output != "text" && o.output != "json" {
-		return nil, usagef("--output %q: want text or json", o.output)
+	if err := checkOutput(o.output); err != nil {
+		return nil, err
 	}
 	var dbs []string
 	switch o.db {
@@ -253,52 +248,72 @@ func (a *app) open(cfg *config.Config, o *migrateOpts, db string, readOnly bool,
 	return &opened{db: d, engine: eng, src: src, close: closeFn}, nil
 }
 
-// stepsFlag parses --steps: empty means def.
+// stepsFlag is --steps: def when it was not given.
 func stepsFlag(cmd *cobra.Command, def int) (int, error) {
-	s, _ := cmd.Flags().GetString("steps")
-	if s == "" {
-		return def, nil
+	if n, ok := intValue(cmd, "steps"); ok {
+		return int(n), nil
 	}
-	n, err := strconv.Atoi(s)
-	if err != nil || n < 1 {
-		return 0, usagef("--steps %q: want a whole number, 1 or more", s)
-	}
-	return n, nil
+	return def, nil
 }
 
-// versionFlag parses --version; ok is false when it was not given.
+// versionFlag is --version; ok is false when it was not given.
 func versionFlag(cmd *cobra.Command) (v int64, ok bool, err error) {
-	s, _ := cmd.Flags().GetString("version")
-	if s == "" {
-		return 0, false, nil
-	}
-	v, err = strconv.ParseInt(s, 10, 64)
-	if err != nil || v < 0 {
-		return 0, false, usagef("--version %q: want a migration version (a whole number, 0 or more)", s)
-	}
-	return v, true, nil
+	v, ok = intValue(cmd, "version")
+	return v, ok, nil
 }
 
 // newChangeCmd builds up, down, redo and reset.
 func newChangeCmd(a *app, o *migrateOpts, action, short string, withSteps bool) *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   action,
-		Short: short,
-		Args:  cobra.NoArgs,
+		Use:     action,
+		Short:   short,
+		Long:    changeLong[action],
+		Example: changeExamples[action],
+		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return a.runChange(cmd, o, action)
 		},
 	}
 	if withSteps {
-		cmd.Flags().String("steps", "", "how many migrations (up: all pending by default; down: 1)")
+		addStepsFlag(cmd, map[string]string{"up": "apply only the next N pending migrations (default: all)", "down": "roll back the latest N migrations (default 1)"}[action])
 		verb := "up to and including"
 		if action == "down" {
 			verb = "down to, not including,"
 		}
-		cmd.Flags().String("version", "", "migrate "+verb+" this version")
+		addVersionFlag(cmd, "migrate "+verb+" this version")
 		_ = cmd.RegisterFlagCompletionFunc("version", a.completeVersions(o))
 	}
+	names := []string{flagDir, flagOutput, flagDryRun}
+	if action != "up" {
+		names = append(names, flagYes)
+	}
+	names = append(names, flagAllowDrift)
+	if action == "up" {
+		names = append(names, flagAllowOutOfOrder)
+	}
+	o.addFlags(cmd, append(names, flagLockTimeout, flagVerbose, flagQuiet)...)
 	return cmd
+}
+
+var changeLong = map[string]string{
+	"up": "Apply pending migrations in order, each in a transaction where it can be (PostgreSQL), one line per\n" +
+		"migration with a [n/N] counter and its duration, then a summary. Refused while a database is\n" +
+		"dirty or drifted. --db all (the default) runs PostgreSQL first, then ClickHouse.",
+	"down": "Roll back the latest applied migrations (1 by default). Asks for confirmation, showing the\n" +
+		"migrations to roll back; --yes confirms without a terminal.",
+	"redo": "Roll back the latest applied migration and apply it again. Asks for confirmation; --yes\n" +
+		"confirms without a terminal.",
+	"reset": "Roll back every applied migration, then apply every migration. Asks for confirmation; --yes\n" +
+		"confirms without a terminal.",
+}
+
+var changeExamples = map[string]string{
+	"up": "  brokle migrate up\n  brokle migrate up --db postgres --steps 1\n  brokle migrate up --db postgres --version 5\n" +
+		"  brokle migrate up --dry-run --db clickhouse\n  brokle migrate up -o json",
+	"down": "  brokle migrate down --db postgres\n  brokle migrate down --db postgres --steps 2 --yes\n" +
+		"  brokle migrate down --db clickhouse --version 0 --yes\n  brokle migrate down --db postgres --dry-run",
+	"redo":  "  brokle migrate redo --db postgres\n  brokle migrate redo --db postgres --yes -v",
+	"reset": "  brokle migrate reset --db postgres --dry-run\n  brokle migrate reset --db postgres --yes",
 }
 
 func (a *app) runChange(cmd *cobra.Command, o *migrateOpts, action string) error {
@@ -526,10 +541,17 @@ func writeJSON(w io.Writer, v any) error {
 }
 
 func newStatusCmd(a *app, o *migrateOpts) *cobra.Command {
-	return &cobra.Command{
+	var failPending bool
+	cmd := &cobra.Command{
 		Use:   "status",
 		Short: "Show each database's migrations; exit 1 when dirty, drifted or unreachable",
-		Args:  cobra.NoArgs,
+		Long: "Show, per database: reachable or not, server version and round trip, current version, dirty\n" +
+			"mark, applied / pending / drifted / missing counts, and every migration with its state and\n" +
+			"applied time. Exit 1 when a database is dirty, drifted, missing a file or unreachable, and\n" +
+			"with --fail-pending also when a migration is pending (a deploy gate in CI).",
+		Example: "  brokle migrate status\n  brokle migrate status --db postgres --fail-pending\n" +
+			"  brokle migrate status -o json | jq '.databases[].pending'",
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := a.loadConfig(cmd)
 			if err != nil {
@@ -559,23 +581,62 @@ func newStatusCmd(a *app, o *migrateOpts) *cobra.Command {
 				}
 			}
 			if o.output == "json" {
-				if err := writeJSON(a.streams.Out, map[string]any{"databases": all}); err != nil {
+				dbs := make([]map[string]any, 0, len(all))
+				for _, st := range all {
+					dbs = append(dbs, statusJSON(st))
+				}
+				if err := writeJSON(a.streams.Out, map[string]any{"schema": 1, "databases": dbs}); err != nil {
 					return err
 				}
 			} else {
-				printStatus(a.streams.Out, all)
+				printStatus(a.streams.Out, all, a.color())
 			}
+			pending := 0
 			for _, st := range all {
 				if !st.Reachable || !st.Healthy {
 					return &exitError{code: ExitFailed}
 				}
+				pending += st.Pending
+			}
+			if failPending && pending > 0 {
+				if o.output == "text" {
+					fmt.Fprintf(a.streams.Err, "status: %d migration(s) pending (--fail-pending)\n", pending)
+				}
+				return &exitError{code: ExitFailed}
 			}
 			return nil
 		},
 	}
+	o.addFlags(cmd, flagDir, flagOutput)
+	cmd.Flags().BoolVar(&failPending, "fail-pending", false, "exit 1 also when a migration is pending (dbmate's --exit-code)")
+	return cmd
 }
 
-func printStatus(w io.Writer, all []*migrate.Status) {
+// color reports whether stdout gets colour: a terminal, and NO_COLOR not set (no-color.org).
+func (a *app) color() bool {
+	if _, set := os.LookupEnv("NO_COLOR"); set {
+		return false
+	}
+	f, ok := a.raw.Out.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// stateColor is the ANSI colour of a migration state on a terminal: dirty red, drifted and
+// missing yellow, pending dim, the rest the default. Every code is five bytes long, so the table
+// stays aligned (tabwriter counts bytes).
+func stateColor(state string) string {
+	switch state {
+	case migrate.StateDirty:
+		return "\x1b[31m"
+	case migrate.StateDrifted, migrate.StateMissing:
+		return "\x1b[33m"
+	case migrate.StatePending:
+		return "\x1b[02m"
+	}
+	return "\x1b[39m"
+}
+
+func printStatus(w io.Writer, all []*migrate.Status, color bool) {
 	for i, s := range all {
 		if i > 0 {
 			fmt.Fprintln(w)
@@ -620,12 +681,21 @@ func printStatus(w io.Writer, all []*migrate.Status) {
 			}
 			ctw.Flush()
 		}
+		// The colour goes around the whole row, outside the cells, so tabwriter's widths hold.
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "  VERSION\tSTATE\tAPPLIED AT\tBY\tFILE")
+		head := ""
+		if color {
+			head = stateColor("")
+		}
+		fmt.Fprintln(tw, head+"  VERSION\tSTATE\tAPPLIED AT\tBY\tFILE")
 		for _, m := range s.Migrations {
 			at := "-"
 			if m.AppliedAt != nil {
-				at = m.AppliedAt.Local().Format("2006-01-02 15:04:05")
+				at = m.AppliedAt.Local().Format("2006-01-02 15:04:05 MST")
+			}
+			on, off := "", ""
+			if color {
+				on, off = stateColor(m.State), "\x1b[0m"
 			}
 			by := m.AppliedBy
 			if by == "" {
@@ -635,7 +705,7 @@ func printStatus(w io.Writer, all []*migrate.Status) {
 			if file == "" {
 				file = "(no file)"
 			}
-			fmt.Fprintf(tw, "  %d\t%s\t%s\t%s\t%s\n", m.Version, m.State, at, by, file)
+			fmt.Fprintf(tw, "%s  %d\t%s\t%s\t%s\t%s%s\n", on, m.Version, m.State, at, by, file, off)
 		}
 		tw.Flush()
 	}
@@ -696,13 +766,14 @@ func newForceCmd(a *app, o *migrateOpts) *cobra.Command {
 			return nil
 		},
 	}
-	cmd.Flags().String("version", "", "the last version that took effect (0: none)")
+	addVersionFlag(cmd, "the last version that took effect (0: none)")
 	_ = cmd.RegisterFlagCompletionFunc("version", a.completeVersions(o))
+	o.addFlags(cmd, flagDir, flagOutput, flagDryRun, flagYes, flagLockTimeout)
 	return cmd
 }
 
 func newDropCmd(a *app, o *migrateOpts) *cobra.Command {
-	return &cobra.Command{
+	cmd := &cobra.Command{
 		Use:   "drop",
 		Short: "Drop every table, view and type of the database, the history table included",
 		Args:  cobra.NoArgs,
@@ -754,4 +825,6 @@ func newDropCmd(a *app, o *migrateOpts) *cobra.Command {
 			return nil
 		},
 	}
+	o.addFlags(cmd, flagOutput, flagDryRun, flagYes, flagLockTimeout)
+	return cmd
 }

@@ -76,6 +76,7 @@ func newCreateCmd(a *app, o *migrateOpts) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&name, "name", "", "the migration's name, snake_case")
+	o.addFlags(cmd, flagDir, flagOutput)
 	return cmd
 }
 
@@ -246,11 +247,12 @@ func newValidateCmd(a *app, o *migrateOpts) *cobra.Command {
 		},
 	}
 	cmd.Flags().BoolVar(&strict, "strict", false, "without libchdb, a statement the bundled Go parser cannot read is an error, not a warning")
+	o.addFlags(cmd, flagDir, flagOutput)
 	return cmd
 }
 
 func newInfoCmd(a *app, o *migrateOpts) *cobra.Command {
-	return &cobra.Command{
+	cmd := &cobra.Command{
 		Use:   "info",
 		Short: "Print the effective configuration (passwords as ***) and where each value came from",
 		Args:  cobra.NoArgs,
@@ -320,6 +322,8 @@ func newInfoCmd(a *app, o *migrateOpts) *cobra.Command {
 			return tw.Flush()
 		},
 	}
+	o.addFlags(cmd, flagDir, flagOutput)
+	return cmd
 }
 
 // completeVersions offers the versions of the selected database's migrations for --version.

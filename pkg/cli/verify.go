@@ -150,6 +150,7 @@ func newVerifyCmd(a *app, o *migrateOpts) *cobra.Command {
 	}
 	cmd.Flags().StringVar(&devURL, "dev-url", "", "server (or chdb:memory) to make the scratch database on, instead of the configured one")
 	cmd.Flags().StringVar(&seedName, "seed", "", "load this seed (a name or a file) after the last Up, to check it still fits")
+	o.addFlags(cmd, flagDir, flagOutput)
 	return cmd
 }
 
