@@ -70,3 +70,24 @@ func statusJSON(s *migrate.Status) map[string]any {
 		"migrations": ms,
 	}
 }
+
+// runJSON is one database of up, down, redo or reset with -o json; errMsg is the error that
+// stopped it, or nil.
+func runJSON(r *migrate.Run, errMsg any) map[string]any {
+	var from, to any
+	if r.From != nil {
+		from = *r.From
+	}
+	if r.To != nil {
+		to = *r.To
+	}
+	steps := r.Steps
+	if steps == nil {
+		steps = []migrate.RunStep{}
+	}
+	return map[string]any{
+		"database": r.Database, "address": r.Address, "from_version": from, "to_version": to,
+		"count": len(steps), "duration_ms": float64(r.Duration.Microseconds()) / 1000,
+		"migrations": steps, "error": errMsg,
+	}
+}

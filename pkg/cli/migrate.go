@@ -11,6 +11,7 @@ import (
 	"path"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -240,6 +241,7 @@ func (a *app) open(cfg *config.Config, o *migrateOpts, db string, readOnly bool,
 	eng, err := migrate.New(d, src, migrate.Options{
 		AllowDrift: o.allowDrift, AllowOutOfOrder: o.allowOutOfOrder,
 		AppliedBy: a.appliedBy, Progress: progress, LockTimeout: cfg.LockTimeout, Phase: a.setPhase,
+		Verbose: o.verbose,
 	})
 	if err != nil {
 		closeFn()
@@ -351,8 +353,16 @@ func (a *app) runChange(cmd *cobra.Command, o *migrateOpts, action string) error
 	if dbs, err = a.selected(cfg, o, dbs); err != nil {
 		return err
 	}
+	if o.verbose && o.quiet {
+		return usagef("--verbose and --quiet: pass one of them")
+	}
 	ctx := cmd.Context()
 	out := a.streams.Out
+	// Progress lines (and -v's statements) go to stdout, except with -q or -o json.
+	progress := out
+	if o.quiet || o.output == "json" {
+		progress = io.Discard
+	}
 	// Every database is opened, and its files read, before anything changes.
 	var ts []*opened
 	defer func() {
@@ -361,7 +371,7 @@ func (a *app) runChange(cmd *cobra.Command, o *migrateOpts, action string) error
 		}
 	}()
 	for _, name := range dbs {
-		t, err := a.open(cfg, o, name, o.dryRun, out)
+		t, err := a.open(cfg, o, name, o.dryRun, progress)
 		if err != nil {
 			return err
 		}
@@ -395,27 +405,80 @@ func (a *app) runChange(cmd *cobra.Command, o *migrateOpts, action string) error
 			return err
 		}
 	}
+	var runs []*migrate.Run
+	var runErr error
 	for _, t := range ts {
-		name := t.db.Name()
-		var n int
+		var run *migrate.Run
 		switch action {
 		case "up":
-			n, err = t.engine.Up(ctx, steps, target)
+			run, runErr = t.engine.Up(ctx, steps, target)
 		case "down":
-			n, err = t.engine.Down(ctx, steps, target)
+			run, runErr = t.engine.Down(ctx, steps, target)
 		case "redo":
-			n, err = t.engine.Redo(ctx)
+			run, runErr = t.engine.Redo(ctx)
 		case "reset":
-			n, err = t.engine.Reset(ctx)
+			run, runErr = t.engine.Reset(ctx)
 		}
-		if err != nil {
-			return err
+		runs = append(runs, run)
+		if runErr != nil {
+			break
 		}
-		if n == 0 {
-			fmt.Fprintf(out, "%-10s nothing to %s\n", name, action)
+		if o.output == "text" && !o.quiet {
+			fmt.Fprintln(out, runSummary(run))
 		}
 	}
-	return nil
+	if o.output == "json" {
+		var dbs []map[string]any
+		for i, r := range runs {
+			var msg any
+			if i == len(runs)-1 && runErr != nil {
+				msg = runErr.Error()
+			}
+			dbs = append(dbs, runJSON(r, msg))
+		}
+		if err := writeJSON(out, map[string]any{"schema": 1, "action": action, "dry_run": false, "databases": dbs}); err != nil {
+			return err
+		}
+	}
+	return runErr
+}
+
+// runSummary is the line that ends a database's run: from which version to which, how many
+// migrations, how long.
+func runSummary(r *migrate.Run) string {
+	from, to := "?", "?"
+	if r.From != nil {
+		from = strconv.FormatInt(*r.From, 10)
+	}
+	if r.To != nil {
+		to = strconv.FormatInt(*r.To, 10)
+	}
+	took := roundTotal(r.Duration)
+	if len(r.Steps) == 0 {
+		return fmt.Sprintf("%-10s nothing to %s: at version %s (%s)", r.Database, r.Action, from, took)
+	}
+	what := map[string]string{"up": "applied", "down": "rolled back", "redo": "rolled back and applied again", "reset": "rolled back and applied"}[r.Action]
+	n := len(r.Steps)
+	if r.Action == "redo" {
+		n = 1
+	}
+	if r.Action == "reset" {
+		downs := 0
+		for _, s := range r.Steps {
+			if s.Direction == "down" {
+				downs++
+			}
+		}
+		return fmt.Sprintf("%-10s done: version %s -> %s, %d rolled back and %d applied in %s", r.Database, from, to, downs, len(r.Steps)-downs, took)
+	}
+	return fmt.Sprintf("%-10s done: version %s -> %s, %d migration(s) %s in %s", r.Database, from, to, n, what, took)
+}
+
+func roundTotal(d time.Duration) time.Duration {
+	if d > time.Second {
+		return d.Round(10 * time.Millisecond)
+	}
+	return d.Round(100 * time.Microsecond)
 }
 
 // confirmPlans shows what the plans change and asks; with --yes it goes ahead, and with neither
@@ -506,7 +569,7 @@ func planLines(p *migrate.Plan) []string {
 
 func printPlans(w io.Writer, format string, plans []*migrate.Plan) error {
 	if format == "json" {
-		return writeJSON(w, map[string]any{"dry_run": true, "plans": plans})
+		return writeJSON(w, map[string]any{"schema": 1, "dry_run": true, "plans": plans})
 	}
 	for _, p := range plans {
 		n := len(p.Steps)
@@ -825,6 +888,6 @@ func newDropCmd(a *app, o *migrateOpts) *cobra.Command {
 			return nil
 		},
 	}
-	o.addFlags(cmd, flagOutput, flagDryRun, flagYes, flagLockTimeout)
+	o.addFlags(cmd, flagDir, flagOutput, flagDryRun, flagYes, flagLockTimeout)
 	return cmd
 }

@@ -66,7 +66,7 @@ func newUnlockCmd(a *app, o *migrateOpts) *cobra.Command {
 		},
 	}
 	cmd.Flags().BoolVar(&force, "force", false, "break the lock even though its holder renewed it recently")
-	o.addFlags(cmd, flagYes, flagLockTimeout)
+	o.addFlags(cmd, flagDir, flagYes, flagLockTimeout)
 	return cmd
 }
 

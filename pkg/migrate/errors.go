@@ -140,3 +140,15 @@ type ErrPlanChanged struct{ Database string }
 func (e *ErrPlanChanged) Error() string {
 	return fmt.Sprintf("%s: the database changed since the plan was shown (another run?); nothing was done: run the command again to see the new plan", e.Database)
 }
+
+// ErrAlreadyPast: up --version N on a database already past N, with nothing pending below it.
+type ErrAlreadyPast struct {
+	Database string
+	Target   int64
+	Current  int64
+}
+
+func (e *ErrAlreadyPast) Error() string {
+	return fmt.Sprintf("%s is already at version %d, past --version %d: nothing to apply (to go back to %d: `brokle migrate down --db %s --version %d`)",
+		e.Database, e.Current, e.Target, e.Target, e.Database, e.Target)
+}
