@@ -825,6 +825,9 @@ func newForceCmd(a *app, o *migrateOpts) *cobra.Command {
 			if o.dryRun {
 				return printPlans(a.streams.Out, o.output, []*migrate.Plan{plan})
 			}
+			if o.output == "json" {
+				return writeJSON(a.streams.Out, map[string]any{"schema": 1, "database": dbs[0], "address": t.db.Address(), "version": v, "dry_run": false})
+			}
 			fmt.Fprintf(a.streams.Out, "%-10s forced to version %d; dirty mark cleared\n", dbs[0], v)
 			return nil
 		},
@@ -877,13 +880,21 @@ func newDropCmd(a *app, o *migrateOpts) *cobra.Command {
 			if err := a.confirmPlans(o, "drop "+strings.Join(dbs, " and "), plans); err != nil {
 				return err
 			}
+			dropped := []map[string]any{}
 			for i, t := range ts {
 				t.engine.Confirmed(plans[i])
 				p, err := t.engine.Drop(cmd.Context(), false)
 				if err != nil {
 					return err
 				}
+				if o.output == "json" {
+					dropped = append(dropped, map[string]any{"database": t.db.Name(), "address": t.db.Address(), "dropped": len(p.Extra), "statements": p.Extra})
+					continue
+				}
 				fmt.Fprintf(a.streams.Out, "%-10s dropped %d object(s)\n", t.db.Name(), len(p.Extra))
+			}
+			if o.output == "json" {
+				return writeJSON(a.streams.Out, map[string]any{"schema": 1, "dry_run": false, "databases": dropped})
 			}
 			return nil
 		},

@@ -71,6 +71,13 @@ func newCreateCmd(a *app, o *migrateOpts) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if o.output == "json" {
+				var version any
+				if sm := leadingVersionRE.FindStringSubmatch(filepath.Base(path)); sm != nil {
+					version, _ = strconv.ParseInt(sm[1], 10, 64)
+				}
+				return writeJSON(a.streams.Out, map[string]any{"schema": 1, "database": dbs[0], "file": path, "version": version})
+			}
 			fmt.Fprintln(a.streams.Out, path)
 			return nil
 		},
@@ -214,7 +221,15 @@ func newValidateCmd(a *app, o *migrateOpts) *cobra.Command {
 				if findings == nil {
 					findings = []migrate.Finding{}
 				}
-				if err := writeJSON(a.streams.Out, map[string]any{"migrations": total, "findings": findings}); err != nil {
+				errs, warns := 0, 0
+				for _, f := range findings {
+					if f.Severity == migrate.SeverityWarning {
+						warns++
+					} else {
+						errs++
+					}
+				}
+				if err := writeJSON(a.streams.Out, map[string]any{"schema": 1, "databases": dbs, "migrations": total, "errors": errs, "warnings": warns, "findings": findings}); err != nil {
 					return err
 				}
 			} else {
@@ -266,12 +281,12 @@ func newInfoCmd(a *app, o *migrateOpts) *cobra.Command {
 				return err
 			}
 			type dbInfo struct {
-				Database     string `json:"database"`
-				Migrations   string `json:"migrations"`
-				Embedded     bool   `json:"embedded"`
-				Count        int    `json:"count"`
-				HistoryTable string `json:"history_table"`
-				Error        string `json:"error,omitempty"`
+				Database     string  `json:"database"`
+				Migrations   *string `json:"migrations"`
+				Embedded     bool    `json:"embedded"`
+				Count        *int    `json:"count"`
+				HistoryTable string  `json:"history_table"`
+				Error        *string `json:"error"`
 			}
 			var infos []dbInfo
 			for _, db := range dbs {
@@ -281,15 +296,17 @@ func newInfoCmd(a *app, o *migrateOpts) *cobra.Command {
 				}
 				in.Embedded = o.dir == "" && (db == dbPostgres && cfg.PostgresDir == "" || db == dbClickHouse && cfg.ClickHouseDir == "")
 				if src, err := o.source(cfg, db); err != nil {
-					in.Error = err.Error()
+					msg := err.Error()
+					in.Error = &msg
 				} else {
-					in.Migrations, in.Count = src.Display, len(src.Migrations)
+					n := len(src.Migrations)
+					in.Migrations, in.Count = &src.Display, &n
 				}
 				infos = append(infos, in)
 			}
 			file := cfg.File
 			if o.output == "json" {
-				return writeJSON(a.streams.Out, map[string]any{"config_file": file, "settings": cfg.Settings(), "databases": infos})
+				return writeJSON(a.streams.Out, map[string]any{"schema": 1, "config_file": nullable(file), "settings": cfg.Settings(), "databases": infos})
 			}
 			w := a.streams.Out
 			if file == "" {
@@ -310,14 +327,17 @@ func newInfoCmd(a *app, o *migrateOpts) *cobra.Command {
 			tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 			fmt.Fprintln(tw, "DATABASE\tMIGRATIONS\tCOUNT\tHISTORY TABLE")
 			for _, in := range infos {
-				where := in.Migrations
+				where, count := "", 0
+				if in.Migrations != nil {
+					where, count = *in.Migrations, *in.Count
+				}
 				if in.Embedded {
 					where += " (built in)"
 				}
-				if in.Error != "" {
-					where = "error: " + in.Error
+				if in.Error != nil {
+					where = "error: " + *in.Error
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%d\t%s\n", in.Database, where, in.Count, in.HistoryTable)
+				fmt.Fprintf(tw, "%s\t%s\t%d\t%s\n", in.Database, where, count, in.HistoryTable)
 			}
 			return tw.Flush()
 		},

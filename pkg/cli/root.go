@@ -155,6 +155,12 @@ func (a *app) root() *cobra.Command {
 	pf.String("postgres-url", "", "PostgreSQL URL (env BROKLE_POSTGRES_URL, DATABASE_URL)")
 	pf.String("clickhouse-url", "", "ClickHouse URL (env BROKLE_CLICKHOUSE_URL, CLICKHOUSE_URL)")
 	pf.String("redis-url", "", "Redis URL (env BROKLE_REDIS_URL, REDIS_URL)")
+	_ = root.RegisterFlagCompletionFunc("config", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+		return []string{"yaml", "yml"}, cobra.ShellCompDirectiveFilterFileExt
+	})
+	for _, f := range []string{"postgres-url", "clickhouse-url", "redis-url"} {
+		_ = root.RegisterFlagCompletionFunc(f, cobra.NoFileCompletions)
+	}
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
 		var ue *usageError
 		if errors.As(err, &ue) {
