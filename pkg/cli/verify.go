@@ -128,7 +128,7 @@ func newVerifyCmd(a *app, o *migrateOpts) *cobra.Command {
 				}
 			}
 			if o.output == "json" {
-				if err := writeJSON(a.streams.Out, map[string]any{"schema": 1, "databases": reports, "seed": seedName, "seed_error": seedErr}); err != nil {
+				if err := writeJSON(a.streams.Out, map[string]any{"schema": 1, "databases": reports, "seed": nullable(seedName), "seed_error": seedErr}); err != nil {
 					return err
 				}
 			} else {

@@ -5,6 +5,7 @@ package migrate
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -153,9 +154,29 @@ type Plan struct {
 	Database string   `json:"database"`
 	Address  string   `json:"address"`
 	Action   string   `json:"action"`
-	Setup    []string `json:"setup,omitempty"` // brokle's own tables, created first when missing
+	Setup    []string `json:"setup"` // brokle's own tables, created first when missing
 	Steps    []Step   `json:"steps"`
-	Extra    []string `json:"statements,omitempty"` // statements outside migrations (drop, force)
+	Extra    []string `json:"statements"` // statements outside migrations (drop, force)
+}
+
+// MarshalJSON writes every list, empty ones as [] (docs/json.md: the fields are always there).
+func (p Plan) MarshalJSON() ([]byte, error) {
+	type plain Plan
+	q := plain(p)
+	for _, l := range []*[]string{&q.Setup, &q.Extra} {
+		if *l == nil {
+			*l = []string{}
+		}
+	}
+	if q.Steps == nil {
+		q.Steps = []Step{}
+	}
+	for i := range q.Steps {
+		if q.Steps[i].Statements == nil {
+			q.Steps[i].Statements = []string{}
+		}
+	}
+	return json.Marshal(q)
 }
 
 type state struct {
