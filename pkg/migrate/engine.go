@@ -584,6 +584,7 @@ func (e *Engine) run(ctx context.Context, guard func(context.Context) error, ms 
 			me := &ErrMigration{Database: e.db.Name(), Version: m.Version, File: file, Direction: dir, Dirty: m.NoTx, Err: err}
 			if pe != nil && tr.N > 0 {
 				me.Statement, me.StatementText = tr.N, tr.Last
+				me.Locate(m, up)
 			}
 			return me
 		}
