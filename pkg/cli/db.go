@@ -83,10 +83,11 @@ func newDBCmd(a *app) *cobra.Command {
 	var db, output string
 	var yes bool
 	cmd := &cobra.Command{
-		Use:   "db",
-		Short: "Create, drop and ping the configured databases",
-		Args:  cobra.ArbitraryArgs,
-		RunE:  groupRunE,
+		Use:     "db",
+		Short:   "Create, drop and ping the configured databases",
+		Example: "  brokle db create\n  brokle db ping --db redis\n  brokle db drop --db clickhouse --yes",
+		Args:    cobra.ArbitraryArgs,
+		RunE:    groupRunE,
 	}
 	cmd.PersistentFlags().StringVar(&db, "db", dbAll, "database: postgres, clickhouse or all (ping: also redis)")
 

@@ -53,8 +53,10 @@ func newMigrateCmd(a *app) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "migrate",
 		Short: "Apply, roll back and inspect schema migrations",
-		Args:  cobra.ArbitraryArgs,
-		RunE:  groupRunE,
+		Example: "  brokle migrate up\n  brokle migrate status --fail-pending\n  brokle migrate down --db postgres --yes\n" +
+			"  brokle migrate create --db clickhouse --name add_events",
+		Args: cobra.ArbitraryArgs,
+		RunE: groupRunE,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
 			if f := cmd.Flags().Lookup("dir"); f != nil && f.Changed && strings.TrimSpace(o.dir) == "" {
 				return usagef("--dir is empty: name the migrations folder (an unset variable?)")
@@ -783,7 +785,12 @@ func newForceCmd(a *app, o *migrateOpts) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "force",
 		Short: "Record exactly the versions <= --version as applied and clear dirty (runs no migration SQL)",
-		Args:  cobra.NoArgs,
+		Long: "Record exactly the versions <= --version as applied, every other one as not applied, and clear\n" +
+			"the dirty mark, running no migration SQL: the way out after a migration failed part-way and\n" +
+			"the schema was repaired by hand. Asks for confirmation; --yes confirms without a terminal.",
+		Example: "  brokle migrate force --db clickhouse --version 3\n  brokle migrate force --db postgres --version 0 --yes\n" +
+			"  brokle migrate force --db postgres --version 5 --dry-run",
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := a.loadConfig(cmd)
 			if err != nil {
@@ -842,7 +849,10 @@ func newDropCmd(a *app, o *migrateOpts) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "drop",
 		Short: "Drop every table, view and type of the database, the history table included",
-		Args:  cobra.NoArgs,
+		Long: "Drop every table, view, type and function of the database, brokle's history table included.\n" +
+			"Asks for confirmation, listing what it drops; --yes confirms without a terminal.",
+		Example: "  brokle migrate drop --db postgres --dry-run\n  brokle migrate drop --db clickhouse --yes",
+		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := a.loadConfig(cmd)
 			if err != nil {

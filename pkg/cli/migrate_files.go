@@ -42,7 +42,9 @@ func newCreateCmd(a *app, o *migrateOpts) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "create",
 		Short: "Write the next migration file from a template and print its path",
-		Args:  cobra.NoArgs,
+		Example: "  brokle migrate create --db postgres --name add_users_email_index\n" +
+			"  brokle migrate create --db clickhouse --name create_events -o json",
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := a.loadConfig(cmd)
 			if err != nil {
@@ -177,7 +179,8 @@ func newValidateCmd(a *app, o *migrateOpts) *cobra.Command {
 			"and Down, goose's reading of each file, lints; ClickHouse statements are parsed by the\n" +
 			"ClickHouse engine itself when libchdb is there (BROKLE_LIBCHDB), else by a bundled Go\n" +
 			"parser whose refusals are warnings (errors with --strict). Exit 1 when an error is found.",
-		Args: cobra.NoArgs,
+		Example: "  brokle migrate validate\n  brokle migrate validate --db clickhouse --strict\n  brokle migrate validate --db postgres --dir migrations -o json",
+		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := a.loadConfig(cmd)
 			if err != nil {
@@ -268,9 +271,10 @@ func newValidateCmd(a *app, o *migrateOpts) *cobra.Command {
 
 func newInfoCmd(a *app, o *migrateOpts) *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "info",
-		Short: "Print the effective configuration (passwords as ***) and where each value came from",
-		Args:  cobra.NoArgs,
+		Use:     "info",
+		Short:   "Print the effective configuration (passwords as ***) and where each value came from",
+		Example: "  brokle migrate info\n  brokle migrate info --config configs/brokle.yaml -o json",
+		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := a.loadConfig(cmd)
 			if err != nil {

@@ -363,8 +363,9 @@ func groupRunE(cmd *cobra.Command, args []string) error {
 // newHelpCmd is `brokle help [command]`: an unknown topic is bad usage, not a help page.
 func newHelpCmd(root *cobra.Command) *cobra.Command {
 	return &cobra.Command{
-		Use:   "help [command]",
-		Short: "Help about any command",
+		Use:     "help [command]",
+		Short:   "Help about any command",
+		Example: "  brokle help migrate up\n  brokle migrate up --help",
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, rest, err := root.Find(args)
 			if err != nil || c == nil || len(rest) > 0 {
@@ -402,8 +403,8 @@ func newCompletionCmd(root *cobra.Command) *cobra.Command {
 	return &cobra.Command{
 		Use:   "completion bash|zsh|fish|powershell",
 		Short: "Print the shell completion script",
-		Long: "Print the completion script of a shell, for example:\n" +
-			"  source <(brokle completion bash)      # bash (needs the bash-completion package)\n" +
+		Long:  "Print the completion script of a shell. Bash's needs the bash-completion package.",
+		Example: "  source <(brokle completion bash)      # bash (needs the bash-completion package)\n" +
 			"  brokle completion zsh > \"${fpath[1]}/_brokle\"\n" +
 			"  brokle completion fish | source\n" +
 			"  brokle completion powershell | Out-String | Invoke-Expression",
