@@ -323,8 +323,14 @@ func printPing[T any](w io.Writer, rows []T, cells func(T) [5]string) {
 			width[i] = max(width[i], len([]rune(c)))
 		}
 	}
-	width[1] = min(width[1], 40)
+	// The version gets at most 32 columns, the state at least 24 (or what it needs), and the
+	// address what is left.
 	width[2] = min(width[2], 32)
+	state := 0
+	for _, r := range table {
+		state = max(state, len([]rune(r[4])))
+	}
+	width[1] = min(width[1], max(pingWidth-width[0]-width[2]-width[3]-8-min(state, 24), 20))
 	used := 0
 	for i := range 4 {
 		used += width[i] + 2
