@@ -71,9 +71,9 @@ func newMigrateCmd(a *app) *cobra.Command {
 
 	cmd.AddCommand(
 		newChangeCmd(a, o, "up", "Apply pending migrations", true),
-		newChangeCmd(a, o, "down", "Roll back the latest migrations (1 by default)", true),
-		newChangeCmd(a, o, "redo", "Roll back the latest migration and apply it again", false),
-		newChangeCmd(a, o, "reset", "Roll back every migration, then apply them all", false),
+		newChangeCmd(a, o, "down", "Roll back the latest migrations, 1 by default (asks for confirmation)", true),
+		newChangeCmd(a, o, "redo", "Roll back the latest migration and apply it again (asks for confirmation)", false),
+		newChangeCmd(a, o, "reset", "Roll back every migration, then apply them all (asks for confirmation)", false),
 		newStatusCmd(a, o),
 		newForceCmd(a, o),
 		newDropCmd(a, o),
@@ -784,7 +784,7 @@ func firstLine(s string) string {
 func newForceCmd(a *app, o *migrateOpts) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "force",
-		Short: "Record exactly the versions <= --version as applied and clear dirty (runs no migration SQL)",
+		Short: "Record exactly the versions <= --version as applied and clear dirty, running no SQL (asks for confirmation)",
 		Long: "Record exactly the versions <= --version as applied, every other one as not applied, and clear\n" +
 			"the dirty mark, running no migration SQL: the way out after a migration failed part-way and\n" +
 			"the schema was repaired by hand. Asks for confirmation; --yes confirms without a terminal.",
@@ -848,7 +848,7 @@ func newForceCmd(a *app, o *migrateOpts) *cobra.Command {
 func newDropCmd(a *app, o *migrateOpts) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "drop",
-		Short: "Drop every table, view and type of the database, the history table included",
+		Short: "Drop every table, view and type of the database, the history table included (asks for confirmation)",
 		Long: "Drop every table, view, type and function of the database, brokle's history table included.\n" +
 			"Asks for confirmation, listing what it drops; --yes confirms without a terminal.",
 		Example: "  brokle migrate drop --db postgres --dry-run\n  brokle migrate drop --db clickhouse --yes",
