@@ -10,8 +10,11 @@ DATE    ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
 LDFLAGS := -s -w -X github.com/brokle-ai/brokle/pkg/cli.version=$(VERSION) \
            -X github.com/brokle-ai/brokle/pkg/cli.commit=$(COMMIT) -X github.com/brokle-ai/brokle/pkg/cli.date=$(DATE)
 
-.PHONY: build test services lint fuzz libchdb dev-up migrate-verify bench bench-verify bench-migrate bench-seed bench-start bench-ch-up bench-ch-seed \
+.PHONY: install build test services lint fuzz libchdb dev-up migrate-verify bench bench-verify bench-migrate bench-seed bench-start bench-ch-up bench-ch-seed \
         db-create shell-db shell-clickhouse shell-redis release-check snapshot seed-dev seed-demo seed-test migrate-up migrate-down migrate-status migrate-reset create-migration migrate-validate
+
+install: ## install brokle into GOBIN (default $(go env GOPATH)/bin), with the version stamped
+	$(GO) install -trimpath -ldflags '$(LDFLAGS)' ./cmd/brokle
 
 build: ## build bin/brokle
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/brokle ./cmd/brokle

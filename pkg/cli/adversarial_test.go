@@ -115,14 +115,23 @@ func TestAdversarial(t *testing.T) {
 		add(adversarial{"migrate " + cmd + " extra argument", []string{"migrate", cmd, "extra"}, nil, 2, `^error: .*extra`})
 	}
 	for _, cmd := range []string{"up", "down"} {
+		// up asks nothing, so it takes no --yes (and refuses it)
+		var yes []string
+		if cmd == "down" {
+			yes = []string{"--yes"}
+		}
 		for _, v := range []string{"abc", "-1", "0", "1.5", "99999999999999999999"} {
-			add(adversarial{"migrate " + cmd + " --steps " + v, []string{"migrate", cmd, "--db", "postgres", "--steps", v, "--yes"}, nil, 2, `^error: --steps "` + regexp.QuoteMeta(v) + `": want a whole number, 1 or more$`})
+			add(adversarial{"migrate " + cmd + " --steps " + v, append([]string{"migrate", cmd, "--db", "postgres", "--steps", v}, yes...), nil, 2, `^error: --steps "` + regexp.QuoteMeta(v) + `": want a whole number, 1 or more$`})
 		}
 		for _, v := range []string{"x1", "-3", "1e3"} {
-			add(adversarial{"migrate " + cmd + " --version " + v, []string{"migrate", cmd, "--db", "postgres", "--version", v, "--yes"}, nil, 2, `^error: --version "` + regexp.QuoteMeta(v) + `": want a migration version`})
+			add(adversarial{"migrate " + cmd + " --version " + v, append([]string{"migrate", cmd, "--db", "postgres", "--version", v}, yes...), nil, 2, `^error: --version "` + regexp.QuoteMeta(v) + `": want a migration version`})
 		}
-		add(adversarial{"migrate " + cmd + " --version beyond every file", []string{"migrate", cmd, "--db", "postgres", "--version", "999", "--yes"}, nil, 2, `^error: postgres: --version 999: no migration has that version in \.\./\.\./migrations`})
+		add(adversarial{"migrate " + cmd + " --version beyond every file", append([]string{"migrate", cmd, "--db", "postgres", "--version", "999"}, yes...), nil, 2, `^error: postgres: --version 999: no migration has that version in \.\./\.\./migrations`})
 	}
+	add(adversarial{"migrate up --yes (up asks nothing)", []string{"migrate", "up", "--db", "postgres", "--yes"}, nil, 2, `^error: unknown flag: --yes$`})
+	add(adversarial{"migrate status --dry-run (status changes nothing)", []string{"migrate", "status", "--db", "postgres", "--dry-run"}, nil, 2, `^error: unknown flag: --dry-run$`})
+	add(adversarial{"migrate up -v -q", []string{"migrate", "up", "--db", "postgres", "-v", "-q"}, nil, 2, `^error: --verbose and --quiet: pass one of them$`})
+	add(adversarial{"migrate unlock -o json", []string{"migrate", "unlock", "--db", "clickhouse", "-o", "text"}, nil, 2, `^error: --output: brokle migrate unlock has no other output than its text$`})
 	for _, lt := range []string{"soon", "-5s", "5 minutes"} {
 		add(adversarial{"--lock-timeout " + lt, []string{"migrate", "up", "--db", "postgres", "--lock-timeout", lt}, nil, 2, `^error: migrate.lock_timeout "` + regexp.QuoteMeta(lt) + `" \(from flag --lock-timeout\): want a duration`})
 	}

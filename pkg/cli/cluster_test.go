@@ -294,7 +294,7 @@ func TestClusterOldLayout(t *testing.T) {
 		chExec(t, url(1), strings.ReplaceAll(stmt, "{cluster}", clusterName))
 	}
 	chExec(t, url(1), `INSERT INTO brokle_schema_migrations (version_id, is_applied, dirty, applied_by, checksum, seq) SELECT arrayJoin([0, 1, 2]) AS v, 1, 0, 'old@brokle', '', toUInt64(v + 1)`)
-	st := brokle(t, ctx, clusterEnv(url(3)), "migrate", "status", "--db", "clickhouse", "--dir", dir, "--allow-drift")
+	st := brokle(t, ctx, clusterEnv(url(3)), "migrate", "status", "--db", "clickhouse", "--dir", dir)
 	if !strings.Contains(st.stdout, "current version 2") {
 		t.Errorf("status through shard 2 does not read the per-shard history of shard 1:\n%s%s", st.stdout, st.stderr)
 	}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -81,13 +80,14 @@ func services(cfg *config.Config, names []string, explicit bool) ([]*service, []
 }
 
 func newDBCmd(a *app) *cobra.Command {
-	var db string
+	var db, output string
 	var yes bool
 	cmd := &cobra.Command{
-		Use:   "db",
-		Short: "Create, drop and ping the configured databases",
-		Args:  cobra.ArbitraryArgs,
-		RunE:  groupRunE,
+		Use:     "db",
+		Short:   "Create, drop and ping the configured databases",
+		Example: "  brokle db create\n  brokle db ping --db redis\n  brokle db drop --db clickhouse --yes",
+		Args:    cobra.ArbitraryArgs,
+		RunE:    groupRunE,
 	}
 	cmd.PersistentFlags().StringVar(&db, "db", dbAll, "database: postgres, clickhouse or all (ping: also redis)")
 
@@ -118,6 +118,9 @@ func newDBCmd(a *app) *cobra.Command {
 		if err != nil {
 			return err
 		}
+		if err := checkOutput(output); err != nil {
+			return err
+		}
 		names, err := pick(false)
 		if err != nil {
 			return err
@@ -127,7 +130,9 @@ func newDBCmd(a *app) *cobra.Command {
 			return err
 		}
 		for _, n := range skipped {
-			fmt.Fprintf(a.streams.Err, "%-10s not configured: skipped\n", n)
+			if output == "text" {
+				fmt.Fprintf(a.streams.Err, "%-10s not configured: skipped\n", n)
+			}
 		}
 		if !create {
 			var b strings.Builder
@@ -150,6 +155,7 @@ func newDBCmd(a *app) *cobra.Command {
 				}
 			}
 		}
+		done := []map[string]any{}
 		for _, s := range svcs {
 			verb := "creating"
 			if !create {
@@ -185,7 +191,17 @@ func newDBCmd(a *app) *cobra.Command {
 			default:
 				state = "did not exist"
 			}
+			if output == "json" {
+				done = append(done, map[string]any{"service": s.name, "database": s.db, "address": s.address, "state": state})
+				continue
+			}
 			fmt.Fprintf(a.streams.Out, "%-10s %s: %s\n", s.name, s.db, state)
+		}
+		if output == "json" {
+			for _, n := range skipped {
+				done = append(done, map[string]any{"service": n, "database": nil, "address": nil, "state": "not configured"})
+			}
+			return writeJSON(a.streams.Out, map[string]any{"schema": 1, "databases": done})
 		}
 		return nil
 	}
@@ -204,9 +220,6 @@ func newDBCmd(a *app) *cobra.Command {
 		RunE:    func(cmd *cobra.Command, _ []string) error { return admin(cmd, false) },
 	}
 	drop.Flags().BoolVar(&yes, "yes", false, "drop without asking")
-	for _, c := range []*cobra.Command{create, drop} {
-		_ = c.RegisterFlagCompletionFunc("db", cobra.FixedCompletions([]string{dbPostgres, dbClickHouse, dbAll}, cobra.ShellCompDirectiveNoFileComp))
-	}
 	ping := &cobra.Command{
 		Use:     "ping",
 		Short:   "Check every configured service: reachable, server version, round trip; exit 1 if any is down",
@@ -217,6 +230,9 @@ func newDBCmd(a *app) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if err := checkOutput(output); err != nil {
+				return err
+			}
 			names, err := pick(true)
 			if err != nil {
 				return err
@@ -225,8 +241,15 @@ func newDBCmd(a *app) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			tw := tabwriter.NewWriter(a.streams.Out, 0, 0, 2, ' ', 0)
-			fmt.Fprintln(tw, "SERVICE\tADDRESS\tSTATE\tVERSION\tROUND TRIP")
+			type pinged struct {
+				Service string `json:"service"`
+				Address any    `json:"address"`
+				State   string `json:"state"` // up, down, not configured
+				Version any    `json:"server_version"`
+				RTTMs   any    `json:"rtt_ms"`
+				Error   any    `json:"error"`
+			}
+			var rows []pinged
 			down := 0
 			for _, s := range svcs {
 				a.setPhase("pinging " + s.name + " at " + s.address)
@@ -237,34 +260,110 @@ func newDBCmd(a *app) *cobra.Command {
 				cancel()
 				if err != nil {
 					down++
-					fmt.Fprintf(tw, "%s\t%s\tDOWN: %s\t-\t-\n", s.name, s.address, pingCause(err))
+					rows = append(rows, pinged{Service: s.name, Address: s.address, State: "down", Error: pingCause(err)})
 					continue
 				}
-				fmt.Fprintf(tw, "%s\t%s\tup\t%s\t%.1fms\n", s.name, s.address, version, float64(rtt.Microseconds())/1000)
+				rows = append(rows, pinged{Service: s.name, Address: s.address, State: "up", Version: version, RTTMs: float64(rtt.Microseconds()) / 1000})
 			}
 			for _, n := range skipped {
-				fmt.Fprintf(tw, "%s\t-\tnot configured\t-\t-\n", n)
+				rows = append(rows, pinged{Service: n, State: "not configured"})
 			}
-			tw.Flush()
+			if output == "json" {
+				if err := writeJSON(a.streams.Out, map[string]any{"schema": 1, "services": rows}); err != nil {
+					return err
+				}
+			} else {
+				printPing(a.streams.Out, rows, func(p pinged) [5]string {
+					addr, ver, rtt, state := "-", "-", "-", p.State
+					if p.Address != nil {
+						addr = p.Address.(string)
+					}
+					if p.Version != nil {
+						ver, rtt = p.Version.(string), fmt.Sprintf("%.1fms", p.RTTMs.(float64))
+					}
+					if p.Error != nil {
+						state = "DOWN: " + p.Error.(string)
+					}
+					return [5]string{p.Service, addr, ver, rtt, state}
+				})
+			}
 			if down > 0 {
 				return &exitError{code: ExitFailed}
 			}
 			return nil
 		},
 	}
-	_ = ping.RegisterFlagCompletionFunc("db", cobra.FixedCompletions([]string{dbPostgres, dbClickHouse, dbRedis, dbAll}, cobra.ShellCompDirectiveNoFileComp))
+	// --db completes to what each command accepts: create and drop have no redis database.
+	_ = cmd.RegisterFlagCompletionFunc("db", func(c *cobra.Command, _ []string, _ string) ([]string, cobra.ShellCompDirective) {
+		if c.Name() == "ping" {
+			return []string{dbPostgres, dbClickHouse, dbRedis, dbAll}, cobra.ShellCompDirectiveNoFileComp
+		}
+		return []string{dbPostgres, dbClickHouse, dbAll}, cobra.ShellCompDirectiveNoFileComp
+	})
+	for _, c := range []*cobra.Command{create, drop, ping} {
+		addOutputFlag(c, &output)
+	}
 	cmd.AddCommand(create, drop, ping)
 	return cmd
 }
 
-// pingCause is the last, most specific part of a connection error, on one short line.
+// pingWidth is the widest db ping's table gets: a failure's cause is cut to fit.
+const pingWidth = 120
+
+// printPing prints db ping's table, the state last so that a failure's cause takes the room
+// left and no line passes pingWidth columns.
+func printPing[T any](w io.Writer, rows []T, cells func(T) [5]string) {
+	table := [][5]string{{"SERVICE", "ADDRESS", "VERSION", "ROUND TRIP", "STATE"}}
+	for _, r := range rows {
+		table = append(table, cells(r))
+	}
+	var width [5]int
+	for _, r := range table {
+		for i, c := range r {
+			width[i] = max(width[i], len([]rune(c)))
+		}
+	}
+	// The version gets at most 32 columns, the state at least 24 (or what it needs), and the
+	// address what is left.
+	width[2] = min(width[2], 32)
+	state := 0
+	for _, r := range table {
+		state = max(state, len([]rune(r[4])))
+	}
+	width[1] = min(width[1], max(pingWidth-width[0]-width[2]-width[3]-8-min(state, 24), 20))
+	used := 0
+	for i := range 4 {
+		used += width[i] + 2
+	}
+	room := max(pingWidth-used, 24)
+	for _, r := range table {
+		var b strings.Builder
+		for i := range 4 {
+			fmt.Fprintf(&b, "%-*s  ", width[i], cut(r[i], width[i]))
+		}
+		b.WriteString(cut(r[4], room))
+		fmt.Fprintln(w, strings.TrimRight(b.String(), " "))
+	}
+}
+
+// cut shortens s to n columns, ending it with "..." when cut.
+func cut(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n-3]) + "..."
+}
+
+// pingCause is the most specific part of a connection error: its last line (pgx puts the
+// address and the dial error on a line of their own), after its last "context: " prefix.
 func pingCause(err error) string {
-	msg := firstLine(err.Error())
+	msg := strings.TrimSpace(err.Error())
+	if i := strings.LastIndex(msg, "\n"); i >= 0 {
+		msg = strings.TrimSpace(msg[i+1:])
+	}
 	if i := strings.LastIndex(msg, ": "); i >= 0 && len(msg)-i > 8 {
 		msg = msg[i+2:]
-	}
-	if len(msg) > 60 {
-		msg = msg[:57] + "..."
 	}
 	return msg
 }

@@ -27,7 +27,7 @@ func (e *errFixApplied) Error() string {
 }
 
 func newFixCmd(a *app, o *migrateOpts) *cobra.Command {
-	return &cobra.Command{
+	cmd := &cobra.Command{
 		Use:   "fix",
 		Short: "Renumber timestamp migrations into the next sequential versions (renames files)",
 		Long: "Renumber the timestamp versions of each migrations folder (20260102150405_x.sql, what\n" +
@@ -128,6 +128,8 @@ func newFixCmd(a *app, o *migrateOpts) *cobra.Command {
 			return nil
 		},
 	}
+	o.addFlags(cmd, flagDir, flagOutput, flagDryRun)
+	return cmd
 }
 
 // fixConflicts asks a database, read-only, whether it records a version the plan renames (it

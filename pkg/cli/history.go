@@ -73,6 +73,7 @@ there, when the tool's history is dirty, or when an applied version has no migra
 	cmd.Flags().StringVar(&from, "from", "auto", "the tool whose history to adopt: golang-migrate, goose, dbmate or auto (the one found)")
 	cmd.Flags().StringVar(&table, "table", "", "the tool's history table, when not its default (goose_db_version, schema_migrations)")
 	_ = cmd.RegisterFlagCompletionFunc("from", cobra.FixedCompletions(append([]string{"auto"}, migrate.Tools...), cobra.ShellCompDirectiveNoFileComp))
+	o.addFlags(cmd, flagDir, flagOutput, flagDryRun, flagLockTimeout)
 	return cmd
 }
 
@@ -124,8 +125,9 @@ empty history: the database's tables are not the migrations', and up may run mig
 			return nil
 		},
 	}
-	cmd.Flags().String("version", "", "the last migration the schema already has (0: none)")
+	addVersionFlag(cmd, "the last migration the schema already has (0: none)")
 	_ = cmd.RegisterFlagCompletionFunc("version", a.completeVersions(o))
+	o.addFlags(cmd, flagDir, flagOutput, flagDryRun, flagLockTimeout)
 	return cmd
 }
 
@@ -176,8 +178,9 @@ and the old and new checksums (see migrate history).`,
 			return nil
 		},
 	}
-	cmd.Flags().String("version", "", "the applied migration whose file was edited")
+	addVersionFlag(cmd, "the applied migration whose file was edited")
 	_ = cmd.RegisterFlagCompletionFunc("version", a.completeVersions(o))
+	o.addFlags(cmd, flagDir, flagOutput, flagDryRun, flagLockTimeout)
 	return cmd
 }
 
@@ -263,8 +266,9 @@ func newHistoryCmd(a *app, o *migrateOpts) *cobra.Command {
 			return nil
 		},
 	}
-	cmd.Flags().String("version", "", "only this version's entries")
+	addVersionFlag(cmd, "only this version's entries")
 	_ = cmd.RegisterFlagCompletionFunc("version", a.completeVersions(o))
+	o.addFlags(cmd, flagDir, flagOutput)
 	return cmd
 }
 

@@ -5,14 +5,14 @@ import "strings"
 // legacyValueFlags take a value in the older style (`-db postgres`).
 var legacyValueFlags = map[string]bool{
 	"db": true, "steps": true, "version": true, "name": true, "dir": true, "config": true,
-	"output": true, "file": true, "lock-timeout": true, "from": true, "table": true,
+	"output": true, "o": true, "file": true, "lock-timeout": true, "from": true, "table": true,
 	"postgres-url": true, "clickhouse-url": true, "redis-url": true, "env": true,
 }
 
 // legacyBoolFlags take no value.
 var legacyBoolFlags = map[string]bool{
 	"dry-run": true, "yes": true, "allow-drift": true, "allow-out-of-order": true, "strict": true,
-	"force": true, "help": true, "timestamp": true,
+	"force": true, "help": true, "timestamp": true, "verbose": true, "v": true, "quiet": true, "q": true, "fail-pending": true,
 }
 
 // legacyMigrateVerbs are the commands that live under `brokle migrate`.
@@ -47,7 +47,11 @@ func TranslateLegacy(args []string) []string {
 			unknown = append(unknown, "--"+name)
 			continue
 		}
-		flags = append(flags, "--"+name)
+		if len(key) == 1 {
+			flags = append(flags, "-"+name) // -o json, -v, -q: brokle's own shorthands
+		} else {
+			flags = append(flags, "--"+name)
+		}
 		if !hasValue && legacyValueFlags[key] && i+1 < len(args) {
 			i++
 			flags = append(flags, args[i])

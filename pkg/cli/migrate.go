@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
 
 	"github.com/brokle-ai/brokle/migrations"
 	"github.com/brokle-ai/brokle/pkg/config"
@@ -43,15 +44,19 @@ type migrateOpts struct {
 	yes             bool
 	allowDrift      bool
 	allowOutOfOrder bool
+	verbose         bool
+	quiet           bool
 }
 
 func newMigrateCmd(a *app) *cobra.Command {
-	o := &migrateOpts{}
+	o := &migrateOpts{output: "text"}
 	cmd := &cobra.Command{
 		Use:   "migrate",
 		Short: "Apply, roll back and inspect schema migrations",
-		Args:  cobra.ArbitraryArgs,
-		RunE:  groupRunE,
+		Example: "  brokle migrate up\n  brokle migrate status --fail-pending\n  brokle migrate down --db postgres --yes\n" +
+			"  brokle migrate create --db clickhouse --name add_events",
+		Args: cobra.ArbitraryArgs,
+		RunE: groupRunE,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
 			if f := cmd.Flags().Lookup("dir"); f != nil && f.Changed && strings.TrimSpace(o.dir) == "" {
 				return usagef("--dir is empty: name the migrations folder (an unset variable?)")
@@ -59,23 +64,16 @@ func newMigrateCmd(a *app) *cobra.Command {
 			return nil
 		},
 	}
-	pf := cmd.PersistentFlags()
-	pf.StringVar(&o.db, "db", dbAll, "database: postgres, clickhouse or all (postgres first)")
-	pf.StringVar(&o.dir, "dir", "", "read migrations from this folder instead of the ones built in (needs --db postgres or clickhouse)")
-	pf.StringVar(&o.output, "output", "text", "output format for status, info and --dry-run: text or json")
-	pf.BoolVar(&o.dryRun, "dry-run", false, "print the plan and the exact statements; change nothing")
-	pf.BoolVar(&o.yes, "yes", false, "confirm destructive commands without asking")
-	pf.BoolVar(&o.allowDrift, "allow-drift", false, "run even if applied migrations changed or are missing")
-	pf.BoolVar(&o.allowOutOfOrder, "allow-out-of-order", false, "apply pending versions lower than the current one")
-	pf.String("lock-timeout", "", "how long to wait for another run's lock (default 5m)")
+	// Only --db is shared by every migrate command; each command declares the other flags that
+	// apply to it (addFlags).
+	cmd.PersistentFlags().StringVar(&o.db, "db", dbAll, "database: postgres, clickhouse or all (postgres first)")
 	_ = cmd.RegisterFlagCompletionFunc("db", cobra.FixedCompletions([]string{dbPostgres, dbClickHouse, dbAll}, cobra.ShellCompDirectiveNoFileComp))
-	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"text", "json"}, cobra.ShellCompDirectiveNoFileComp))
 
 	cmd.AddCommand(
 		newChangeCmd(a, o, "up", "Apply pending migrations", true),
-		newChangeCmd(a, o, "down", "Roll back the latest migrations (1 by default)", true),
-		newChangeCmd(a, o, "redo", "Roll back the latest migration and apply it again", false),
-		newChangeCmd(a, o, "reset", "Roll back every migration, then apply them all", false),
+		newChangeCmd(a, o, "down", "Roll back the latest migrations, 1 by default (asks for confirmation)", true),
+		newChangeCmd(a, o, "redo", "Roll back the latest migration and apply it again (asks for confirmation)", false),
+		newChangeCmd(a, o, "reset", "Roll back every migration, then apply them all (asks for confirmation)", false),
 		newStatusCmd(a, o),
 		newForceCmd(a, o),
 		newDropCmd(a, o),
@@ -95,8 +93,8 @@ func newMigrateCmd(a *app) *cobra.Command {
 
 // check validates the shared flags and returns the databases to work on, in order.
 func (o *migrateOpts) check(allowAll bool) ([]string, error) {
-	if o.output != "text" && o.output != "json" {
-		return nil, usagef("--output %q: want text or json", o.output)
+	if err := checkOutput(o.output); err != nil {
+		return nil, err
 	}
 	var dbs []string
 	switch o.db {
@@ -280,6 +278,7 @@ func (a *app) open(cfg *config.Config, o *migrateOpts, db string, readOnly bool,
 		AllowDrift: o.allowDrift, AllowOutOfOrder: o.allowOutOfOrder,
 		AppliedBy: a.appliedBy, Progress: progress, LockTimeout: cfg.LockTimeout, Phase: a.setPhase,
 		Warnings: warnings,
+		Verbose: o.verbose,
 	})
 	if err != nil {
 		closeFn()
@@ -288,52 +287,72 @@ func (a *app) open(cfg *config.Config, o *migrateOpts, db string, readOnly bool,
 	return &opened{db: d, engine: eng, src: src, close: closeFn}, nil
 }
 
-// stepsFlag parses --steps: empty means def.
+// stepsFlag is --steps: def when it was not given.
 func stepsFlag(cmd *cobra.Command, def int) (int, error) {
-	s, _ := cmd.Flags().GetString("steps")
-	if s == "" {
-		return def, nil
+	if n, ok := intValue(cmd, "steps"); ok {
+		return int(n), nil
 	}
-	n, err := strconv.Atoi(s)
-	if err != nil || n < 1 {
-		return 0, usagef("--steps %q: want a whole number, 1 or more", s)
-	}
-	return n, nil
+	return def, nil
 }
 
-// versionFlag parses --version; ok is false when it was not given.
+// versionFlag is --version; ok is false when it was not given.
 func versionFlag(cmd *cobra.Command) (v int64, ok bool, err error) {
-	s, _ := cmd.Flags().GetString("version")
-	if s == "" {
-		return 0, false, nil
-	}
-	v, err = strconv.ParseInt(s, 10, 64)
-	if err != nil || v < 0 {
-		return 0, false, usagef("--version %q: want a migration version (a whole number, 0 or more)", s)
-	}
-	return v, true, nil
+	v, ok = intValue(cmd, "version")
+	return v, ok, nil
 }
 
 // newChangeCmd builds up, down, redo and reset.
 func newChangeCmd(a *app, o *migrateOpts, action, short string, withSteps bool) *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   action,
-		Short: short,
-		Args:  cobra.NoArgs,
+		Use:     action,
+		Short:   short,
+		Long:    changeLong[action],
+		Example: changeExamples[action],
+		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return a.runChange(cmd, o, action)
 		},
 	}
 	if withSteps {
-		cmd.Flags().String("steps", "", "how many migrations (up: all pending by default; down: 1)")
+		addStepsFlag(cmd, map[string]string{"up": "apply only the next N pending migrations (default: all)", "down": "roll back the latest N migrations (default 1)"}[action])
 		verb := "up to and including"
 		if action == "down" {
 			verb = "down to, not including,"
 		}
-		cmd.Flags().String("version", "", "migrate "+verb+" this version")
+		addVersionFlag(cmd, "migrate "+verb+" this version")
 		_ = cmd.RegisterFlagCompletionFunc("version", a.completeVersions(o))
 	}
+	names := []string{flagDir, flagOutput, flagDryRun}
+	if action != "up" {
+		names = append(names, flagYes)
+	}
+	names = append(names, flagAllowDrift)
+	if action == "up" {
+		names = append(names, flagAllowOutOfOrder)
+	}
+	o.addFlags(cmd, append(names, flagLockTimeout, flagVerbose, flagQuiet)...)
 	return cmd
+}
+
+var changeLong = map[string]string{
+	"up": "Apply pending migrations in order, each in a transaction where it can be (PostgreSQL), one line per\n" +
+		"migration with a [n/N] counter and its duration, then a summary. Refused while a database is\n" +
+		"dirty or drifted. --db all (the default) runs PostgreSQL first, then ClickHouse.",
+	"down": "Roll back the latest applied migrations (1 by default). Asks for confirmation, showing the\n" +
+		"migrations to roll back; --yes confirms without a terminal.",
+	"redo": "Roll back the latest applied migration and apply it again. Asks for confirmation; --yes\n" +
+		"confirms without a terminal.",
+	"reset": "Roll back every applied migration, then apply every migration. Asks for confirmation; --yes\n" +
+		"confirms without a terminal.",
+}
+
+var changeExamples = map[string]string{
+	"up": "  brokle migrate up\n  brokle migrate up --db postgres --steps 1\n  brokle migrate up --db postgres --version 5\n" +
+		"  brokle migrate up --dry-run --db clickhouse\n  brokle migrate up -o json",
+	"down": "  brokle migrate down --db postgres\n  brokle migrate down --db postgres --steps 2 --yes\n" +
+		"  brokle migrate down --db clickhouse --version 0 --yes\n  brokle migrate down --db postgres --dry-run",
+	"redo":  "  brokle migrate redo --db postgres\n  brokle migrate redo --db postgres --yes -v",
+	"reset": "  brokle migrate reset --db postgres --dry-run\n  brokle migrate reset --db postgres --yes",
 }
 
 func (a *app) runChange(cmd *cobra.Command, o *migrateOpts, action string) error {
@@ -371,8 +390,16 @@ func (a *app) runChange(cmd *cobra.Command, o *migrateOpts, action string) error
 	if dbs, err = a.selected(cfg, o, dbs); err != nil {
 		return err
 	}
+	if o.verbose && o.quiet {
+		return usagef("--verbose and --quiet: pass one of them")
+	}
 	ctx := cmd.Context()
 	out := a.streams.Out
+	// Progress lines (and -v's statements) go to stdout, except with -q or -o json.
+	progress := out
+	if o.quiet || o.output == "json" {
+		progress = io.Discard
+	}
 	// Every database is opened, and its files read, before anything changes.
 	var ts []*opened
 	defer func() {
@@ -381,7 +408,7 @@ func (a *app) runChange(cmd *cobra.Command, o *migrateOpts, action string) error
 		}
 	}()
 	for _, name := range dbs {
-		t, err := a.open(cfg, o, name, o.dryRun, out)
+		t, err := a.open(cfg, o, name, o.dryRun, progress)
 		if err != nil {
 			return err
 		}
@@ -415,27 +442,80 @@ func (a *app) runChange(cmd *cobra.Command, o *migrateOpts, action string) error
 			return err
 		}
 	}
+	var runs []*migrate.Run
+	var runErr error
 	for _, t := range ts {
-		name := t.db.Name()
-		var n int
+		var run *migrate.Run
 		switch action {
 		case "up":
-			n, err = t.engine.Up(ctx, steps, target)
+			run, runErr = t.engine.Up(ctx, steps, target)
 		case "down":
-			n, err = t.engine.Down(ctx, steps, target)
+			run, runErr = t.engine.Down(ctx, steps, target)
 		case "redo":
-			n, err = t.engine.Redo(ctx)
+			run, runErr = t.engine.Redo(ctx)
 		case "reset":
-			n, err = t.engine.Reset(ctx)
+			run, runErr = t.engine.Reset(ctx)
 		}
-		if err != nil {
-			return err
+		runs = append(runs, run)
+		if runErr != nil {
+			break
 		}
-		if n == 0 {
-			fmt.Fprintf(out, "%-10s nothing to %s\n", name, action)
+		if o.output == "text" && !o.quiet {
+			fmt.Fprintln(out, runSummary(run))
 		}
 	}
-	return nil
+	if o.output == "json" {
+		var dbs []map[string]any
+		for i, r := range runs {
+			var msg any
+			if i == len(runs)-1 && runErr != nil {
+				msg = runErr.Error()
+			}
+			dbs = append(dbs, runJSON(r, msg))
+		}
+		if err := writeJSON(out, map[string]any{"schema": 1, "action": action, "dry_run": false, "databases": dbs}); err != nil {
+			return err
+		}
+	}
+	return runErr
+}
+
+// runSummary is the line that ends a database's run: from which version to which, how many
+// migrations, how long.
+func runSummary(r *migrate.Run) string {
+	from, to := "?", "?"
+	if r.From != nil {
+		from = strconv.FormatInt(*r.From, 10)
+	}
+	if r.To != nil {
+		to = strconv.FormatInt(*r.To, 10)
+	}
+	took := roundTotal(r.Duration)
+	if len(r.Steps) == 0 {
+		return fmt.Sprintf("%-10s nothing to %s: at version %s (%s)", r.Database, r.Action, from, took)
+	}
+	what := map[string]string{"up": "applied", "down": "rolled back", "redo": "rolled back and applied again", "reset": "rolled back and applied"}[r.Action]
+	n := len(r.Steps)
+	if r.Action == "redo" {
+		n = 1
+	}
+	if r.Action == "reset" {
+		downs := 0
+		for _, s := range r.Steps {
+			if s.Direction == "down" {
+				downs++
+			}
+		}
+		return fmt.Sprintf("%-10s done: version %s -> %s, %d rolled back and %d applied in %s", r.Database, from, to, downs, len(r.Steps)-downs, took)
+	}
+	return fmt.Sprintf("%-10s done: version %s -> %s, %d migration(s) %s in %s", r.Database, from, to, n, what, took)
+}
+
+func roundTotal(d time.Duration) time.Duration {
+	if d > time.Second {
+		return d.Round(10 * time.Millisecond)
+	}
+	return d.Round(100 * time.Microsecond)
 }
 
 // confirmPlans shows what the plans change and asks; with --yes it goes ahead, and with neither
@@ -526,7 +606,7 @@ func planLines(p *migrate.Plan) []string {
 
 func printPlans(w io.Writer, format string, plans []*migrate.Plan) error {
 	if format == "json" {
-		return writeJSON(w, map[string]any{"dry_run": true, "plans": plans})
+		return writeJSON(w, map[string]any{"schema": 1, "dry_run": true, "plans": plans})
 	}
 	for _, p := range plans {
 		n := len(p.Steps)
@@ -564,10 +644,17 @@ func writeJSON(w io.Writer, v any) error {
 }
 
 func newStatusCmd(a *app, o *migrateOpts) *cobra.Command {
-	return &cobra.Command{
+	var failPending bool
+	cmd := &cobra.Command{
 		Use:   "status",
 		Short: "Show each database's migrations; exit 1 when dirty, drifted or unreachable",
-		Args:  cobra.NoArgs,
+		Long: "Show, per database: reachable or not, server version and round trip, current version, dirty\n" +
+			"mark, applied / pending / drifted / missing counts, and every migration with its state and\n" +
+			"applied time. Exit 1 when a database is dirty, drifted, missing a file or unreachable, and\n" +
+			"with --fail-pending also when a migration is pending (a deploy gate in CI).",
+		Example: "  brokle migrate status\n  brokle migrate status --db postgres --fail-pending\n" +
+			"  brokle migrate status -o json | jq '.databases[].pending'",
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := a.loadConfig(cmd)
 			if err != nil {
@@ -597,23 +684,62 @@ func newStatusCmd(a *app, o *migrateOpts) *cobra.Command {
 				}
 			}
 			if o.output == "json" {
-				if err := writeJSON(a.streams.Out, map[string]any{"databases": all}); err != nil {
+				dbs := make([]map[string]any, 0, len(all))
+				for _, st := range all {
+					dbs = append(dbs, statusJSON(st))
+				}
+				if err := writeJSON(a.streams.Out, map[string]any{"schema": 1, "databases": dbs}); err != nil {
 					return err
 				}
 			} else {
-				printStatus(a.streams.Out, all)
+				printStatus(a.streams.Out, all, a.color())
 			}
+			pending := 0
 			for _, st := range all {
 				if !st.Reachable || !st.Healthy {
 					return &exitError{code: ExitFailed}
 				}
+				pending += st.Pending
+			}
+			if failPending && pending > 0 {
+				if o.output == "text" {
+					fmt.Fprintf(a.streams.Err, "status: %d migration(s) pending (--fail-pending)\n", pending)
+				}
+				return &exitError{code: ExitFailed}
 			}
 			return nil
 		},
 	}
+	o.addFlags(cmd, flagDir, flagOutput)
+	cmd.Flags().BoolVar(&failPending, "fail-pending", false, "exit 1 also when a migration is pending (dbmate's --exit-code)")
+	return cmd
 }
 
-func printStatus(w io.Writer, all []*migrate.Status) {
+// color reports whether stdout gets colour: a terminal, and NO_COLOR not set (no-color.org).
+func (a *app) color() bool {
+	if _, set := os.LookupEnv("NO_COLOR"); set {
+		return false
+	}
+	f, ok := a.raw.Out.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// stateColor is the ANSI colour of a migration state on a terminal: dirty red, drifted and
+// missing yellow, pending dim, the rest the default. Every code is five bytes long, so the table
+// stays aligned (tabwriter counts bytes).
+func stateColor(state string) string {
+	switch state {
+	case migrate.StateDirty:
+		return "\x1b[31m"
+	case migrate.StateDrifted, migrate.StateMissing:
+		return "\x1b[33m"
+	case migrate.StatePending:
+		return "\x1b[02m"
+	}
+	return "\x1b[39m"
+}
+
+func printStatus(w io.Writer, all []*migrate.Status, color bool) {
 	for i, s := range all {
 		if i > 0 {
 			fmt.Fprintln(w)
@@ -659,12 +785,21 @@ func printStatus(w io.Writer, all []*migrate.Status) {
 			}
 			ctw.Flush()
 		}
+		// The colour goes around the whole row, outside the cells, so tabwriter's widths hold.
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "  VERSION\tSTATE\tAPPLIED AT\tBY\tFILE")
+		head := ""
+		if color {
+			head = stateColor("")
+		}
+		fmt.Fprintln(tw, head+"  VERSION\tSTATE\tAPPLIED AT\tBY\tFILE")
 		for _, m := range s.Migrations {
 			at := "-"
 			if m.AppliedAt != nil {
-				at = m.AppliedAt.Local().Format("2006-01-02 15:04:05")
+				at = m.AppliedAt.Local().Format("2006-01-02 15:04:05 MST")
+			}
+			on, off := "", ""
+			if color {
+				on, off = stateColor(m.State), "\x1b[0m"
 			}
 			by := m.AppliedBy
 			if by == "" {
@@ -674,7 +809,7 @@ func printStatus(w io.Writer, all []*migrate.Status) {
 			if file == "" {
 				file = "(no file)"
 			}
-			fmt.Fprintf(tw, "  %d\t%s\t%s\t%s\t%s\n", m.Version, m.State, at, by, file)
+			fmt.Fprintf(tw, "%s  %d\t%s\t%s\t%s\t%s%s\n", on, m.Version, m.State, at, by, file, off)
 		}
 		tw.Flush()
 		for _, warn := range s.Warnings {
@@ -702,8 +837,13 @@ func firstLine(s string) string {
 func newForceCmd(a *app, o *migrateOpts) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "force",
-		Short: "Record exactly the versions <= --version as applied and clear dirty (runs no migration SQL)",
-		Args:  cobra.NoArgs,
+		Short: "Record exactly the versions <= --version as applied and clear dirty, running no SQL (asks for confirmation)",
+		Long: "Record exactly the versions <= --version as applied, every other one as not applied, and clear\n" +
+			"the dirty mark, running no migration SQL: the way out after a migration failed part-way and\n" +
+			"the schema was repaired by hand. Asks for confirmation; --yes confirms without a terminal.",
+		Example: "  brokle migrate force --db clickhouse --version 3\n  brokle migrate force --db postgres --version 0 --yes\n" +
+			"  brokle migrate force --db postgres --version 5 --dry-run",
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := a.loadConfig(cmd)
 			if err != nil {
@@ -745,20 +885,27 @@ func newForceCmd(a *app, o *migrateOpts) *cobra.Command {
 			if o.dryRun {
 				return printPlans(a.streams.Out, o.output, []*migrate.Plan{plan})
 			}
+			if o.output == "json" {
+				return writeJSON(a.streams.Out, map[string]any{"schema": 1, "database": dbs[0], "address": t.db.Address(), "version": v, "dry_run": false})
+			}
 			fmt.Fprintf(a.streams.Out, "%-10s forced to version %d; dirty mark cleared\n", dbs[0], v)
 			return nil
 		},
 	}
-	cmd.Flags().String("version", "", "the last version that took effect (0: none)")
+	addVersionFlag(cmd, "the last version that took effect (0: none)")
 	_ = cmd.RegisterFlagCompletionFunc("version", a.completeVersions(o))
+	o.addFlags(cmd, flagDir, flagOutput, flagDryRun, flagYes, flagLockTimeout)
 	return cmd
 }
 
 func newDropCmd(a *app, o *migrateOpts) *cobra.Command {
-	return &cobra.Command{
+	cmd := &cobra.Command{
 		Use:   "drop",
-		Short: "Drop every table, view and type of the database, the history table included",
-		Args:  cobra.NoArgs,
+		Short: "Drop every table, view and type of the database, the history table included (asks for confirmation)",
+		Long: "Drop every table, view, type and function of the database, brokle's history table included.\n" +
+			"Asks for confirmation, listing what it drops; --yes confirms without a terminal.",
+		Example: "  brokle migrate drop --db postgres --dry-run\n  brokle migrate drop --db clickhouse --yes",
+		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := a.loadConfig(cmd)
 			if err != nil {
@@ -796,15 +943,25 @@ func newDropCmd(a *app, o *migrateOpts) *cobra.Command {
 			if err := a.confirmPlans(o, "drop "+strings.Join(dbs, " and "), plans); err != nil {
 				return err
 			}
+			dropped := []map[string]any{}
 			for i, t := range ts {
 				t.engine.Confirmed(plans[i])
 				p, err := t.engine.Drop(cmd.Context(), false)
 				if err != nil {
 					return err
 				}
+				if o.output == "json" {
+					dropped = append(dropped, map[string]any{"database": t.db.Name(), "address": t.db.Address(), "dropped": len(p.Extra), "statements": p.Extra})
+					continue
+				}
 				fmt.Fprintf(a.streams.Out, "%-10s dropped %d object(s)\n", t.db.Name(), len(p.Extra))
+			}
+			if o.output == "json" {
+				return writeJSON(a.streams.Out, map[string]any{"schema": 1, "dry_run": false, "databases": dropped})
 			}
 			return nil
 		},
 	}
+	o.addFlags(cmd, flagDir, flagOutput, flagDryRun, flagYes, flagLockTimeout)
+	return cmd
 }

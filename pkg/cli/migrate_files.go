@@ -58,7 +58,8 @@ func newCreateCmd(a *app, o *migrateOpts) *cobra.Command {
 			"--timestamp or migrate.versioning: timestamp (20260102150405_name.sql), so that branches\n" +
 			"do not collide; `brokle migrate fix` renumbers timestamps into sequential versions.",
 		Example: "  brokle migrate create --db postgres --name add_users_email_index\n" +
-			"  brokle migrate create --db clickhouse --name create_events --timestamp",
+			"  brokle migrate create --db clickhouse --name create_events --timestamp\n" +
+			"  brokle migrate create --db clickhouse --name create_events -o json",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := a.loadConfig(cmd)
@@ -89,12 +90,20 @@ func newCreateCmd(a *app, o *migrateOpts) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if o.output == "json" {
+				var version any
+				if sm := leadingVersionRE.FindStringSubmatch(filepath.Base(path)); sm != nil {
+					version, _ = strconv.ParseInt(sm[1], 10, 64)
+				}
+				return writeJSON(a.streams.Out, map[string]any{"schema": 1, "database": dbs[0], "file": path, "version": version})
+			}
 			fmt.Fprintln(a.streams.Out, path)
 			return nil
 		},
 	}
 	cmd.Flags().StringVar(&name, "name", "", "the migration's name, snake_case")
 	cmd.Flags().BoolVar(&timestamp, "timestamp", false, "version the file with the current UTC time (default: migrate.versioning)")
+	o.addFlags(cmd, flagDir, flagOutput)
 	return cmd
 }
 
@@ -176,7 +185,8 @@ func newValidateCmd(a *app, o *migrateOpts) *cobra.Command {
 			"and Down, goose's reading of each file, lints; ClickHouse statements are parsed by the\n" +
 			"ClickHouse engine itself when libchdb is there (BROKLE_LIBCHDB), else by a bundled Go\n" +
 			"parser whose refusals are warnings (errors with --strict). Exit 1 when an error is found.",
-		Args: cobra.NoArgs,
+		Example: "  brokle migrate validate\n  brokle migrate validate --db clickhouse --strict\n  brokle migrate validate --db postgres --dir migrations -o json",
+		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := a.loadConfig(cmd)
 			if err != nil {
@@ -220,7 +230,15 @@ func newValidateCmd(a *app, o *migrateOpts) *cobra.Command {
 				if findings == nil {
 					findings = []migrate.Finding{}
 				}
-				if err := writeJSON(a.streams.Out, map[string]any{"migrations": total, "findings": findings}); err != nil {
+				errs, warns := 0, 0
+				for _, f := range findings {
+					if f.Severity == migrate.SeverityWarning {
+						warns++
+					} else {
+						errs++
+					}
+				}
+				if err := writeJSON(a.streams.Out, map[string]any{"schema": 1, "databases": dbs, "migrations": total, "errors": errs, "warnings": warns, "findings": findings}); err != nil {
 					return err
 				}
 			} else {
@@ -253,14 +271,16 @@ func newValidateCmd(a *app, o *migrateOpts) *cobra.Command {
 		},
 	}
 	cmd.Flags().BoolVar(&strict, "strict", false, "without libchdb, a statement the bundled Go parser cannot read is an error, not a warning")
+	o.addFlags(cmd, flagDir, flagOutput)
 	return cmd
 }
 
 func newInfoCmd(a *app, o *migrateOpts) *cobra.Command {
-	return &cobra.Command{
-		Use:   "info",
-		Short: "Print the effective configuration (passwords as ***) and where each value came from",
-		Args:  cobra.NoArgs,
+	cmd := &cobra.Command{
+		Use:     "info",
+		Short:   "Print the effective configuration (passwords as ***) and where each value came from",
+		Example: "  brokle migrate info\n  brokle migrate info --config configs/brokle.yaml -o json",
+		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := a.loadConfig(cmd)
 			if err != nil {
@@ -271,13 +291,13 @@ func newInfoCmd(a *app, o *migrateOpts) *cobra.Command {
 				return err
 			}
 			type dbInfo struct {
-				Database     string `json:"database"`
-				Migrations   string `json:"migrations"`
-				Embedded     bool   `json:"embedded"`
-				Count        int    `json:"count"`
-				HistoryTable string `json:"history_table"`
-				Note         string `json:"note,omitempty"`
-				Error        string `json:"error,omitempty"`
+				Database     string  `json:"database"`
+				Migrations   *string `json:"migrations"`
+				Embedded     bool    `json:"embedded"`
+				Count        *int    `json:"count"`
+				HistoryTable string  `json:"history_table"`
+				Note         *string `json:"note"`
+				Error        *string `json:"error"`
 			}
 			var infos []dbInfo
 			for _, db := range dbs {
@@ -288,18 +308,24 @@ func newInfoCmd(a *app, o *migrateOpts) *cobra.Command {
 				src, errs, err := o.sourceAll(cfg, db)
 				switch {
 				case err != nil:
-					in.Error = err.Error()
+					msg := err.Error()
+					in.Error = &msg
 				default:
-					in.Migrations, in.Count, in.Embedded, in.Note = src.Display, len(src.Migrations), src.BuiltIn, src.Note
+					n := len(src.Migrations)
+					in.Migrations, in.Count, in.Embedded = &src.Display, &n, src.BuiltIn
+					if src.Note != "" {
+						in.Note = &src.Note
+					}
 					if len(errs) > 0 {
-						in.Error = errs.Error()
+						msg := errs.Error()
+						in.Error = &msg
 					}
 				}
 				infos = append(infos, in)
 			}
 			file := cfg.File
 			if o.output == "json" {
-				return writeJSON(a.streams.Out, map[string]any{"config_file": file, "environment": nullIfEmpty(cfg.Env),
+				return writeJSON(a.streams.Out, map[string]any{"schema": 1, "config_file": nullable(file), "environment": nullIfEmpty(cfg.Env),
 					"dotenv_file": nullIfEmpty(cfg.DotEnv), "project_root": cfg.Root, "settings": cfg.Settings(), "databases": infos})
 			}
 			w := a.streams.Out
@@ -321,15 +347,24 @@ func newInfoCmd(a *app, o *migrateOpts) *cobra.Command {
 			tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 			fmt.Fprintln(tw, "DATABASE\tMIGRATIONS\tCOUNT\tHISTORY TABLE")
 			for _, in := range infos {
-				where := describeSource(in.Migrations, in.Embedded, in.Note)
-				if in.Error != "" {
-					where = "error: " + in.Error
+				where, count, note := "", 0, ""
+				if in.Migrations != nil {
+					where, count = *in.Migrations, *in.Count
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%d\t%s\n", in.Database, where, in.Count, in.HistoryTable)
+				if in.Note != nil {
+					note = *in.Note
+				}
+				where = describeSource(where, in.Embedded, note)
+				if in.Error != nil {
+					where = "error: " + *in.Error
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%d\t%s\n", in.Database, where, count, in.HistoryTable)
 			}
 			return tw.Flush()
 		},
 	}
+	o.addFlags(cmd, flagDir, flagOutput)
+	return cmd
 }
 
 func orNone(s string) string {

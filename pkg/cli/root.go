@@ -131,8 +131,22 @@ func (a *app) root() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		Args:          cobra.ArbitraryArgs,
-		RunE:          groupRunE,
+		Example: "  brokle db create\n  brokle migrate up\n  brokle migrate status --fail-pending\n" +
+			"  brokle seed dev --db postgres\n  brokle shell postgres\n  brokle --version",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if v, _ := cmd.Flags().GetBool("version"); v {
+				if len(args) > 0 {
+					return usagef("--version takes no command (did you mean `brokle %s ... --version N`?)", args[0])
+				}
+				a.ran = true
+				_, err := fmt.Fprintf(a.streams.Out, "brokle %s\n", buildVersion())
+				return err
+			}
+			return groupRunE(cmd, args)
+		},
 	}
+	root.Flags().Bool("version", false, "print brokle's version and exit")
+	root.SetUsageFunc(usageFunc)
 	root.SetIn(a.streams.In)
 	root.SetOut(a.streams.Out)
 	root.SetErr(a.streams.Err)
@@ -142,9 +156,22 @@ func (a *app) root() *cobra.Command {
 	pf.String("postgres-url", "", "PostgreSQL URL (env BROKLE_POSTGRES_URL, DATABASE_URL)")
 	pf.String("clickhouse-url", "", "ClickHouse URL (env BROKLE_CLICKHOUSE_URL, CLICKHOUSE_URL)")
 	pf.String("redis-url", "", "Redis URL (env BROKLE_REDIS_URL, REDIS_URL)")
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
+	_ = root.RegisterFlagCompletionFunc("config", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+		return []string{"yaml", "yml"}, cobra.ShellCompDirectiveFilterFileExt
+	})
+	for _, f := range []string{"postgres-url", "clickhouse-url", "redis-url"} {
+		_ = root.RegisterFlagCompletionFunc(f, cobra.NoFileCompletions)
+	}
+	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
 		if twice := flagTwice(err); twice != nil {
-			err = twice
+			return &usageError{msg: twice.Error()} // never the values: a URL flag's carry a password
+		}
+		var ue *usageError
+		if errors.As(err, &ue) {
+			return ue // an integer flag's own message
+		}
+		if m := err.Error(); strings.HasPrefix(m, "unknown flag: --output") || strings.HasPrefix(m, "unknown shorthand flag: 'o'") {
+			return usagef("--output: %s has no other output than its text", cmd.CommandPath())
 		}
 		return &usageError{msg: err.Error()}
 	})
@@ -217,7 +244,7 @@ func (a *app) run(ctx context.Context, args []string) (code int) {
 	}
 	root := a.root()
 	root.SetArgs(args)
-	err := root.ExecuteContext(ctx)
+	cmd, err := root.ExecuteContextC(ctx)
 	if err == nil {
 		return ExitOK
 	}
@@ -229,16 +256,43 @@ func (a *app) run(ctx context.Context, args []string) (code int) {
 	if cause := context.Cause(ctx); cause != nil && !isExplained(err) {
 		msg = fmt.Sprintf("%s while %s", cause.Error(), a.currentPhase())
 	}
+	code = exitCode(err, a.ran)
+	if wantsJSON(cmd, args) {
+		// A script that asked for JSON reads its errors as JSON too (docs/json.md, "errors").
+		_ = writeJSON(a.streams.Err, map[string]any{"schema": 1, "error": map[string]any{"message": msg, "exit_code": code}})
+		return code
+	}
 	first, rest, _ := strings.Cut(msg, "\n")
 	fmt.Fprintf(a.streams.Err, "error: %s\n", first)
 	if rest != "" {
 		fmt.Fprintln(a.streams.Err, rest)
 	}
-	code = exitCode(err, a.ran)
 	if !a.ran {
 		fmt.Fprintf(a.streams.Err, "Run '%s --help' for usage.\n", commandPath(root, args))
 	}
 	return code
+}
+
+// wantsJSON reports whether the command was asked for --output json: from its parsed flag, or,
+// when parsing failed before it was read, from the arguments.
+func wantsJSON(cmd *cobra.Command, args []string) bool {
+	if cmd != nil {
+		if f := cmd.Flags().Lookup("output"); f != nil && f.Changed {
+			return f.Value.String() == "json"
+		}
+	}
+	for i, arg := range args {
+		if arg == "--" {
+			break
+		}
+		switch {
+		case arg == "--output=json", arg == "-o=json", arg == "-ojson":
+			return true
+		case (arg == "--output" || arg == "-o") && i+1 < len(args) && args[i+1] == "json":
+			return true
+		}
+	}
+	return false
 }
 
 // isExplained: errors that already say what an interrupt did.
@@ -316,8 +370,9 @@ func groupRunE(cmd *cobra.Command, args []string) error {
 // newHelpCmd is `brokle help [command]`: an unknown topic is bad usage, not a help page.
 func newHelpCmd(root *cobra.Command) *cobra.Command {
 	return &cobra.Command{
-		Use:   "help [command]",
-		Short: "Help about any command",
+		Use:     "help [command]",
+		Short:   "Help about any command",
+		Example: "  brokle help migrate up\n  brokle migrate up --help",
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, rest, err := root.Find(args)
 			if err != nil || c == nil || len(rest) > 0 {
@@ -355,8 +410,8 @@ func newCompletionCmd(root *cobra.Command) *cobra.Command {
 	return &cobra.Command{
 		Use:   "completion bash|zsh|fish|powershell",
 		Short: "Print the shell completion script",
-		Long: "Print the completion script of a shell, for example:\n" +
-			"  source <(brokle completion bash)      # bash (needs the bash-completion package)\n" +
+		Long:  "Print the completion script of a shell. Bash's needs the bash-completion package.",
+		Example: "  source <(brokle completion bash)      # bash (needs the bash-completion package)\n" +
 			"  brokle completion zsh > \"${fpath[1]}/_brokle\"\n" +
 			"  brokle completion fish | source\n" +
 			"  brokle completion powershell | Out-String | Invoke-Expression",

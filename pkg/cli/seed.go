@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -25,14 +26,16 @@ import (
 
 func newSeedCmd(a *app) *cobra.Command {
 	var file, db, output string
-	var dryRun bool
+	var dryRun, verbose, quiet bool
 	cmd := &cobra.Command{
 		Use:   "seed [NAME]",
 		Short: "Load a seed: seeds/NAME.yaml (dev, demo, test) or --file PATH",
 		Long: "Load a seed file into PostgreSQL (top-level tables) and ClickHouse (the clickhouse: section).\n" +
 			"Tables and columns are checked against the live catalog first; PostgreSQL rows are written in\n" +
-			"foreign-key order as upserts on the primary key, in one transaction.",
-		Args: cobra.MaximumNArgs(1),
+			"foreign-key order as upserts on the primary key, in one transaction. One line per table with a\n" +
+			"[n/N] counter, then a summary.",
+		Example: "  brokle seed dev\n  brokle seed demo --db postgres\n  brokle seed --file seeds/custom.yaml --dry-run\n  brokle seed test -o json",
+		Args:    cobra.MaximumNArgs(1),
 		ValidArgsFunction: func(cmd *cobra.Command, args []string, _ string) ([]string, cobra.ShellCompDirective) {
 			if len(args) > 0 {
 				return nil, cobra.ShellCompDirectiveNoFileComp
@@ -49,8 +52,11 @@ func newSeedCmd(a *app) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if output != "text" && output != "json" {
-				return usagef("--output %q: want text or json", output)
+			if err := checkOutput(output); err != nil {
+				return err
+			}
+			if verbose && quiet {
+				return usagef("--verbose and --quiet: pass one of them")
 			}
 			var dbs []string
 			switch db {
@@ -77,44 +83,85 @@ func newSeedCmd(a *app) *cobra.Command {
 			if dryRun {
 				verb = "would be "
 			}
-			progress := func(r seed.TableResult) {
-				if output == "text" {
-					fmt.Fprintf(w, "%-10s %-24s %6d row(s): %d %sinserted, %d %supdated, %d unchanged\n",
-						r.Database, r.Table, r.Rows, r.Inserted, verb, r.Updated, verb, r.Unchanged)
-				}
-			}
 			run := &seedRun{cfg: cfg, f: f, phase: a.setPhase}
 			defer run.close()
 			// Check everything against both catalogs before writing anything.
 			if err := run.check(ctx, dbs); err != nil {
 				return err
 			}
-			start := time.Now()
-			results, err := run.write(ctx, dryRun, progress)
-			if err != nil {
-				return err
+			tables := 0
+			var into []string
+			if run.pg != nil {
+				tables += len(f.Postgres)
+				into = append(into, dbPostgres)
 			}
+			if run.ch != nil {
+				tables += len(f.ClickHouse)
+				into = append(into, dbClickHouse)
+			}
+			n, width := 0, len(strconv.Itoa(tables))
+			start := time.Now()
+			last := start
+			progress := func(r seed.TableResult) {
+				n++
+				took := ""
+				if verbose {
+					took = fmt.Sprintf(" (%s)", time.Since(last).Round(10*time.Microsecond))
+					last = time.Now()
+				}
+				if output == "text" && !quiet {
+					fmt.Fprintf(w, "%-10s [%*d/%d] %-24s %6d row(s): %d %sinserted, %d %supdated, %d unchanged%s\n",
+						r.Database, width, n, max(tables, n), r.Table, r.Rows, r.Inserted, verb, r.Updated, verb, r.Unchanged, took)
+				}
+			}
+			results, err := run.write(ctx, dryRun, progress)
 			if output == "json" {
 				if results == nil {
 					results = []seed.TableResult{}
 				}
-				return writeJSON(w, map[string]any{"file": path, "dry_run": dryRun, "tables": results})
+				rows := 0
+				for _, r := range results {
+					rows += r.Rows
+				}
+				if into == nil {
+					into = []string{}
+				}
+				var msg any
+				if err != nil {
+					msg = err.Error()
+				}
+				if jerr := writeJSON(w, map[string]any{"schema": 1, "file": path, "databases": into, "dry_run": dryRun,
+					"tables": results, "rows": rows, "duration_ms": float64(time.Since(start).Microseconds()) / 1000, "error": msg}); jerr != nil && err == nil {
+					return jerr
+				}
+				return err
+			}
+			if err != nil {
+				return err
 			}
 			total := 0
 			for _, r := range results {
 				total += r.Rows
 			}
-			if dryRun {
+			where := strings.Join(into, " and ")
+			if where == "" {
+				where = "no database (nothing for " + strings.Join(dbs, " or ") + " in the file)"
+			}
+			switch {
+			case quiet:
+			case dryRun:
 				fmt.Fprintf(w, "dry run: %s checked, %d row(s), nothing written\n", path, total)
-			} else {
-				fmt.Fprintf(w, "seeded %s: %d row(s) in %s\n", path, total, time.Since(start).Round(time.Millisecond))
+			default:
+				fmt.Fprintf(w, "seeded %s: %d row(s) in %d table(s) of %s in %s\n", path, total, len(results), where, time.Since(start).Round(time.Millisecond))
 			}
 			return nil
 		},
 	}
 	cmd.Flags().StringVar(&file, "file", "", "seed file to load instead of a named seed")
 	cmd.Flags().StringVar(&db, "db", dbAll, "which part of the file to load: postgres, clickhouse or all")
-	cmd.Flags().StringVar(&output, "output", "text", "text or json")
+	addOutputFlag(cmd, &output)
+	cmd.Flags().BoolVarP(&verbose, "verbose", "v", false, "also print how long each table took")
+	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "print only errors")
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "check and count what would be inserted or updated; write nothing")
 	_ = cmd.RegisterFlagCompletionFunc("db", cobra.FixedCompletions([]string{dbPostgres, dbClickHouse, dbAll}, cobra.ShellCompDirectiveNoFileComp))
 	_ = cmd.RegisterFlagCompletionFunc("file", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {

@@ -84,7 +84,7 @@ func TestDBCreatePing(t *testing.T) {
 		t.Errorf("ping shows the password:\n%s", r.stdout)
 	}
 	for _, line := range strings.Split(r.stdout, "\n") {
-		if strings.HasPrefix(line, "postgres") && !strings.Contains(line, " up ") {
+		if strings.HasPrefix(line, "postgres") && !strings.HasSuffix(line, " up") {
 			t.Errorf("postgres is up but ping says: %s", line)
 		}
 	}

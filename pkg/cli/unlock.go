@@ -17,7 +17,8 @@ func newUnlockCmd(a *app, o *migrateOpts) *cobra.Command {
 		Long: "A ClickHouse run without a PostgreSQL configured locks with a lease (one server) or a\n" +
 			"replica only one run can create (a cluster). A run that was killed keeps the cluster lock,\n" +
 			"which is safe; unlock breaks it once the holder's lease has run out (--force: at once).\n" +
-			"PostgreSQL's lock is its session's: the server frees it when the session ends.",
+			"PostgreSQL's lock is its session's: the server frees it when the session ends. Asks for\n" +
+			"confirmation; --yes confirms without a terminal.",
 		Example: "  brokle migrate unlock --db clickhouse\n  brokle migrate unlock --db clickhouse --force --yes",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -66,6 +67,7 @@ func newUnlockCmd(a *app, o *migrateOpts) *cobra.Command {
 		},
 	}
 	cmd.Flags().BoolVar(&force, "force", false, "break the lock even though its holder renewed it recently")
+	o.addFlags(cmd, flagDir, flagYes, flagLockTimeout)
 	return cmd
 }
 

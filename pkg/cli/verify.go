@@ -128,7 +128,7 @@ func newVerifyCmd(a *app, o *migrateOpts) *cobra.Command {
 				}
 			}
 			if o.output == "json" {
-				if err := writeJSON(a.streams.Out, map[string]any{"schema": 1, "databases": reports, "seed": seedName, "seed_error": seedErr}); err != nil {
+				if err := writeJSON(a.streams.Out, map[string]any{"schema": 1, "databases": reports, "seed": nullable(seedName), "seed_error": seedErr}); err != nil {
 					return err
 				}
 			} else {
@@ -150,6 +150,7 @@ func newVerifyCmd(a *app, o *migrateOpts) *cobra.Command {
 	}
 	cmd.Flags().StringVar(&devURL, "dev-url", "", "server (or chdb:memory) to make the scratch database on, instead of the configured one")
 	cmd.Flags().StringVar(&seedName, "seed", "", "load this seed (a name or a file) after the last Up, to check it still fits")
+	o.addFlags(cmd, flagDir, flagOutput)
 	return cmd
 }
 

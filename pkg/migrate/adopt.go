@@ -63,7 +63,7 @@ type Adoption struct {
 	Versions []Adopted `json:"versions"`
 	// TimesKept is false when the tool kept no applied time: the adoption's time is recorded.
 	TimesKept bool   `json:"times_kept"`
-	Note      string `json:"note,omitempty"`
+	Note      string `json:"note"`
 }
 
 // Adopted is one version adopt records.

@@ -5,11 +5,14 @@ package migrate
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"path"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -32,6 +35,8 @@ type Options struct {
 	// Warnings receives "warning: ..." lines (a migration with an empty Up applied as a no-op);
 	// nil for none.
 	Warnings io.Writer
+	// Verbose prints each statement of a migration on Progress as it completes, with its duration.
+	Verbose bool
 }
 
 // Engine migrates one database from one source.
@@ -42,6 +47,47 @@ type Engine struct {
 	provider  *goose.Provider // nil when the source is empty
 	confirmed *Plan           // the plan the user said yes to: the run must be exactly it
 	running   string          // the migration being applied, for messages: "dir/000002_x.sql (up)"
+	report    *Run            // what the current run did so far
+	applied   map[int64]bool  // the applied versions as the run goes, for the report's To
+}
+
+// RunStep is one migration a run applied or rolled back.
+type RunStep struct {
+	Version    int64   `json:"version"`
+	File       string  `json:"file"`
+	Direction  string  `json:"direction"`
+	DurationMs float64 `json:"duration_ms"`
+}
+
+// Run is what up, down, redo or reset did to one database, also when it failed part-way.
+type Run struct {
+	Database string
+	Address  string
+	Action   string
+	// From and To are the current version before and after; nil when the history was not read.
+	From, To *int64
+	Total    int       // the migrations the run meant to apply or roll back
+	Steps    []RunStep // those it did
+	Duration time.Duration
+}
+
+// begin starts the report of a run of n migrations on state st.
+func (e *Engine) begin(st *state, n int) {
+	from := st.current()
+	to := from
+	e.report.From, e.report.To, e.report.Total = &from, &to, n
+	e.applied = map[int64]bool{}
+	for _, r := range st.records {
+		if r.Applied {
+			e.applied[r.Version] = true
+		}
+	}
+}
+
+// newRun is the report every change starts with; Duration is set when it ends.
+func (e *Engine) newRun(action string) (*Run, time.Time) {
+	e.report = &Run{Database: e.db.Name(), Address: e.db.Address(), Action: action, Steps: []RunStep{}}
+	return e.report, time.Now()
 }
 
 // Confirmed makes the next change run only if, read under the lock, it is exactly plan: the one
@@ -114,9 +160,29 @@ type Plan struct {
 	Database string   `json:"database"`
 	Address  string   `json:"address"`
 	Action   string   `json:"action"`
-	Setup    []string `json:"setup,omitempty"` // brokle's own tables, created first when missing
+	Setup    []string `json:"setup"` // brokle's own tables, created first when missing
 	Steps    []Step   `json:"steps"`
-	Extra    []string `json:"statements,omitempty"` // statements outside migrations (drop, force)
+	Extra    []string `json:"statements"` // statements outside migrations (drop, force)
+}
+
+// MarshalJSON writes every list, empty ones as [] (docs/json.md: the fields are always there).
+func (p Plan) MarshalJSON() ([]byte, error) {
+	type plain Plan
+	q := plain(p)
+	for _, l := range []*[]string{&q.Setup, &q.Extra} {
+		if *l == nil {
+			*l = []string{}
+		}
+	}
+	if q.Steps == nil {
+		q.Steps = []Step{}
+	}
+	for i := range q.Steps {
+		if q.Steps[i].Statements == nil {
+			q.Steps[i].Statements = []string{}
+		}
+	}
+	return json.Marshal(q)
 }
 
 type state struct {
@@ -405,26 +471,27 @@ func (e *Engine) stopped(ctx context.Context, err error, m *Migration) error {
 	return ie
 }
 
-// Up applies pending migrations: all, the next steps, or up to target.
-func (e *Engine) Up(ctx context.Context, steps int, target int64) (int, error) {
+// Up applies pending migrations: all, the next steps, or up to target. A target below the
+// current version, with nothing pending up to it, is ErrAlreadyPast.
+func (e *Engine) Up(ctx context.Context, steps int, target int64) (*Run, error) {
+	run, start := e.newRun("up")
 	if err := e.checkTarget(target, true); err != nil {
-		return 0, err
+		return run, err
 	}
 	if e.hasTemplates() {
 		// Refused before the lock and the history table are touched: bad input changes nothing.
 		st, err := e.readState(ctx)
 		if err != nil {
-			return 0, err
+			return run, err
 		}
 		ms, err := e.planUp(st, steps, target)
 		if err != nil {
-			return 0, err
+			return run, err
 		}
 		if err := e.refuseTemplates(ms); err != nil {
-			return 0, err
+			return run, err
 		}
 	}
-	n := 0
 	err := e.change(ctx, func(ctx context.Context, st *state, guard func(context.Context) error) error {
 		ms, err := e.planUp(st, steps, target)
 		if err != nil {
@@ -433,15 +500,19 @@ func (e *Engine) Up(ctx context.Context, steps int, target int64) (int, error) {
 		if err := e.refuseTemplates(ms); err != nil {
 			return err
 		}
-		n = len(ms)
+		e.begin(st, len(ms))
+		if len(ms) == 0 && target > 0 && st.current() > target {
+			return &ErrAlreadyPast{Database: e.db.Name(), Target: target, Current: st.current()}
+		}
 		return e.run(ctx, guard, ms, true)
 	})
-	return n, err
+	run.Duration = time.Since(start)
+	return run, err
 }
 
 // Down rolls back the latest applied migrations: steps of them, or down to target (exclusive).
-func (e *Engine) Down(ctx context.Context, steps int, target int64) (int, error) {
-	n := 0
+func (e *Engine) Down(ctx context.Context, steps int, target int64) (*Run, error) {
+	run, start := e.newRun("down")
 	err := e.change(ctx, func(ctx context.Context, st *state, guard func(context.Context) error) error {
 		ms, err := e.planDown(st, steps, target, false)
 		if err != nil {
@@ -450,38 +521,43 @@ func (e *Engine) Down(ctx context.Context, steps int, target int64) (int, error)
 		if err := e.agree(ms, dirs(len(ms), false)); err != nil {
 			return err
 		}
-		n = len(ms)
+		e.begin(st, len(ms))
 		return e.run(ctx, guard, ms, false)
 	})
-	return n, err
+	run.Duration = time.Since(start)
+	return run, err
 }
 
 // Redo rolls back the latest applied migration and applies it again.
-func (e *Engine) Redo(ctx context.Context) (int, error) {
-	n := 0
+func (e *Engine) Redo(ctx context.Context) (*Run, error) {
+	run, start := e.newRun("redo")
 	err := e.change(ctx, func(ctx context.Context, st *state, guard func(context.Context) error) error {
 		ms, err := e.planDown(st, 1, 0, false)
-		if err != nil || len(ms) == 0 {
+		if err != nil {
 			return err
+		}
+		e.begin(st, 2*len(ms))
+		if len(ms) == 0 {
+			return nil
 		}
 		if err := e.agree(append(ms, ms...), []bool{false, true}); err != nil {
 			return err
 		}
-		n = 1
 		if err := e.run(ctx, guard, ms, false); err != nil {
 			return err
 		}
 		return e.run(ctx, guard, ms, true)
 	})
-	return n, err
+	run.Duration = time.Since(start)
+	return run, err
 }
 
 // Reset rolls everything back, then applies everything.
-func (e *Engine) Reset(ctx context.Context) (int, error) {
+func (e *Engine) Reset(ctx context.Context) (*Run, error) {
+	run, start := e.newRun("reset")
 	if err := e.refuseTemplates(e.src.Migrations); err != nil {
-		return 0, err
+		return run, err
 	}
-	n := 0
 	err := e.change(ctx, func(ctx context.Context, st *state, guard func(context.Context) error) error {
 		down, err := e.planDown(st, 0, 0, true)
 		if err != nil {
@@ -490,13 +566,14 @@ func (e *Engine) Reset(ctx context.Context) (int, error) {
 		if err := e.agree(append(slices.Clone(down), e.src.Migrations...), append(dirs(len(down), false), dirs(len(e.src.Migrations), true)...)); err != nil {
 			return err
 		}
+		e.begin(st, len(down)+len(e.src.Migrations))
 		if err := e.run(ctx, guard, down, false); err != nil {
 			return err
 		}
-		n = len(e.src.Migrations)
 		return e.run(ctx, guard, e.src.Migrations, true)
 	})
-	return n, err
+	run.Duration = time.Since(start)
+	return run, err
 }
 
 func (e *Engine) hasTemplates() bool {
@@ -562,6 +639,9 @@ func (e *Engine) run(ctx context.Context, guard func(context.Context) error, ms 
 		}
 		start := time.Now()
 		tr := &StatementTracker{}
+		if e.opts.Verbose {
+			tr.OnStatement = e.printStatement
+		}
 		_, err := e.provider.ApplyVersion(WithTracker(ctx, tr), m.Version, up)
 		if err != nil {
 			var pe *goose.PartialError
@@ -574,15 +654,55 @@ func (e *Engine) run(ctx context.Context, guard func(context.Context) error, ms 
 			me := &ErrMigration{Database: e.db.Name(), Version: m.Version, File: file, Direction: dir, Dirty: m.NoTx, Err: err}
 			if pe != nil && tr.N > 0 {
 				me.Statement, me.StatementText = tr.N, tr.Last
+				me.Locate(m, up)
 			}
 			return me
 		}
-		fmt.Fprintf(e.opts.Progress, "%-10s %-4s %s (%s)\n", e.db.Name(), dir, path.Base(file), roundDuration(time.Since(start)))
+		took := time.Since(start)
+		if e.report == nil {
+			e.report = &Run{}
+		}
+		r := e.report
+		r.Steps = append(r.Steps, RunStep{Version: m.Version, File: file, Direction: dir, DurationMs: float64(took.Microseconds()) / 1000})
+		if e.applied != nil {
+			e.applied[m.Version] = up
+			to := int64(0)
+			for v, ok := range e.applied {
+				if ok && v > to {
+					to = v
+				}
+			}
+			r.To = &to
+		}
+		total := max(r.Total, len(r.Steps))
+		w := len(strconv.Itoa(total))
+		fmt.Fprintf(e.opts.Progress, "%-10s [%*d/%d] %-4s %s (%s)\n", e.db.Name(), w, len(r.Steps), total, dir, path.Base(file), roundDuration(took))
 		if up && len(m.Up) == 0 {
 			fmt.Fprintf(e.opts.Warnings, "warning: %s: %s: the Up section is empty: recorded as applied, nothing was run\n", e.db.Name(), file)
 		}
 	}
 	return nil
+}
+
+// printStatement is -v: a statement of the running migration, with its duration. brokle's own
+// history statements are left out.
+func (e *Engine) printStatement(query string, took time.Duration, err error) {
+	if isOwnStatement(query) {
+		return
+	}
+	state := roundDuration(took).String()
+	if err != nil {
+		state += ", failed"
+	}
+	fmt.Fprintf(e.opts.Progress, "%-10s   -- statement (%s)\n", e.db.Name(), state)
+	for _, l := range strings.Split(strings.TrimSpace(query), "\n") {
+		fmt.Fprintf(e.opts.Progress, "%-10s   %s\n", "", strings.TrimRight(l, " \t\r"))
+	}
+}
+
+// isOwnStatement: a statement on brokle's own tables (history, lock, audit), not a migration's.
+func isOwnStatement(q string) bool {
+	return strings.Contains(q, "brokle_schema_migrations") || strings.Contains(q, "brokle_migration_")
 }
 
 func isLockLost(err error) bool {

@@ -4,7 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
+	"strconv"
 	"strings"
+
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // ErrDirty: a migration outside a transaction failed or was killed part-way.
@@ -57,7 +61,15 @@ type ErrMigration struct {
 	// Statement is the 1-based index of the failing statement, when the connection counts them.
 	Statement     int
 	StatementText string
+	// StatementFile and StatementLine are where the failing statement starts; ErrorLine is the
+	// line of the file the server's error points at (0: it points nowhere).
+	StatementFile string
+	StatementLine int
+	ErrorLine     int
 }
+
+// serverLineRE is where ClickHouse's errors point, within the statement it was sent.
+var serverLineRE = regexp.MustCompile(`\(line (\d+), col (\d+)\)`)
 
 func (e *ErrMigration) Error() string {
 	state := "rolled back, nothing recorded"
@@ -67,9 +79,64 @@ func (e *ErrMigration) Error() string {
 	at := ""
 	if e.Statement > 0 {
 		first, _, _ := strings.Cut(strings.TrimSpace(e.StatementText), "\n")
-		at = fmt.Sprintf(" at statement %d (%s)", e.Statement, first)
+		where := ""
+		if e.StatementLine > 0 {
+			where = fmt.Sprintf(", line %d", e.StatementLine)
+		}
+		at = fmt.Sprintf(" at statement %d%s (%s)", e.Statement, where, first)
 	}
-	return fmt.Sprintf("%s: %s %s failed%s (%s): %v", e.Database, e.File, e.Direction, at, state, e.Err)
+	msg := e.Err.Error()
+	if e.ErrorLine > 0 {
+		// The server counts lines within the statement; the user reads the file.
+		msg = serverLineRE.ReplaceAllString(msg, fmt.Sprintf("(%s:%d, col $2)", e.StatementFile, e.ErrorLine))
+	}
+	var pg *pgconn.PgError
+	if errors.As(e.Err, &pg) {
+		// PostgreSQL's own DETAIL and HINT lines, as psql shows them.
+		if pg.Detail != "" {
+			msg += "\nDETAIL:  " + pg.Detail
+		}
+		if pg.Hint != "" {
+			msg += "\nHINT:  " + pg.Hint
+		}
+	}
+	return fmt.Sprintf("%s: %s %s failed%s (%s): %s", e.Database, e.File, e.Direction, at, state, msg)
+}
+
+// Locate fills in where the failing statement (the nth of m's statements in that direction,
+// sent as text) is in its file, and the file line the server's error points at.
+func (e *ErrMigration) Locate(m *Migration, up bool) {
+	sts := m.Statements(up)
+	if e.Statement < 1 || e.Statement > len(sts) {
+		return
+	}
+	st := sts[e.Statement-1]
+	e.StatementFile, e.StatementLine = st.File, st.Line
+	sm := serverLineRE.FindStringSubmatch(e.Err.Error())
+	if sm == nil {
+		return
+	}
+	n, _ := strconv.Atoi(sm[1])
+	sent := strings.Split(e.StatementText, "\n")
+	e.ErrorLine = st.Line + n - 1
+	if n < 1 || n > len(sent) {
+		return
+	}
+	// The text sent may start otherwise than the file (a comment, a blank line): find the line
+	// the server means in the file, from a little before the statement's start.
+	want := strings.TrimSpace(sent[n-1])
+	for i, f := range m.Files {
+		if f != st.File || i >= len(m.Texts) || want == "" {
+			continue
+		}
+		lines := strings.Split(string(m.Texts[i]), "\n")
+		for l := max(st.Line-len(sent), 1); l <= len(lines); l++ {
+			if strings.TrimSpace(lines[l-1]) == want {
+				e.ErrorLine = l
+				return
+			}
+		}
+	}
 }
 
 func (e *ErrMigration) Unwrap() error { return e.Err }
@@ -140,4 +207,16 @@ type ErrPlanChanged struct{ Database string }
 
 func (e *ErrPlanChanged) Error() string {
 	return fmt.Sprintf("%s: the database changed since the plan was shown (another run?); nothing was done: run the command again to see the new plan", e.Database)
+}
+
+// ErrAlreadyPast: up --version N on a database already past N, with nothing pending below it.
+type ErrAlreadyPast struct {
+	Database string
+	Target   int64
+	Current  int64
+}
+
+func (e *ErrAlreadyPast) Error() string {
+	return fmt.Sprintf("%s is already at version %d, past --version %d: nothing to apply (to go back to %d: `brokle migrate down --db %s --version %d`)",
+		e.Database, e.Current, e.Target, e.Target, e.Database, e.Target)
 }

@@ -56,6 +56,8 @@ type Status struct {
 	// Cluster is, in ClickHouse cluster mode, the cluster's name and each node's state.
 	Cluster    any               `json:"cluster,omitempty"`
 	Migrations []MigrationStatus `json:"migrations"`
+	// Known: the history was read, so the version and the counts are facts, not zeros.
+	Known bool `json:"-"`
 }
 
 // Status reads the database's history, read-only, and compares it with the source.
@@ -74,7 +76,7 @@ func (e *Engine) Status(ctx context.Context) *Status {
 		s.Error = err.Error()
 		return s
 	}
-	s.Current = st.current()
+	s.Current, s.Known = st.current(), true
 	for _, m := range e.src.Migrations {
 		ms := MigrationStatus{Version: m.Version, File: m.File(), State: StatePending}
 		if r, ok := st.byVer[m.Version]; ok {

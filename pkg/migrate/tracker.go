@@ -1,12 +1,32 @@
 package migrate
 
-import "context"
+import (
+	"context"
+	"strings"
+	"time"
+)
 
 // StatementTracker counts the statements a migration has sent, so a failure can name the one at
 // fault. A database whose connection can count (ClickHouse's) fills it in from the context.
 type StatementTracker struct {
 	N    int    // statements sent so far, the failing one included
 	Last string // the last statement sent
+	// OnStatement, when set, is told of each statement when it has run (-v).
+	// Queries with arguments are brokle's and goose's own bookkeeping, not a migration's, and
+	// are left out, as are transaction control statements.
+	OnStatement func(query string, took time.Duration, err error)
+}
+
+// Done reports a statement that ran, with nargs arguments, to OnStatement.
+func (t *StatementTracker) Done(query string, nargs int, start time.Time, err error) {
+	if t == nil || t.OnStatement == nil || nargs > 0 {
+		return
+	}
+	switch strings.ToLower(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(query), ";"))) {
+	case "begin", "commit", "rollback":
+		return
+	}
+	t.OnStatement(query, time.Since(start), err)
 }
 
 type trackerKey struct{}

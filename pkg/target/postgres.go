@@ -339,9 +339,17 @@ func (t *Postgres) ConnConfig() (*pgx.ConnConfig, error) {
 // OpenDB opens a database/sql pool on the target; nothing is sent until the first query. readOnly
 // makes every transaction of every session read-only (dry runs and status).
 func (t *Postgres) OpenDB(readOnly bool) (*sql.DB, error) {
+	return t.OpenDBTraced(readOnly, nil)
+}
+
+// OpenDBTraced is OpenDB with a pgx query tracer (brokle's -v reports statements through it).
+func (t *Postgres) OpenDBTraced(readOnly bool, tracer pgx.QueryTracer) (*sql.DB, error) {
 	cfg, err := t.ConnConfig()
 	if err != nil {
 		return nil, err
+	}
+	if tracer != nil {
+		cfg.Tracer = tracer
 	}
 	if readOnly {
 		cfg.RuntimeParams["default_transaction_read_only"] = "on"

@@ -156,10 +156,11 @@ type countingConn struct {
 
 var onClusterRE = regexp.MustCompile(`(?i)\bON\s+CLUSTER\b`)
 
-func (c *countingConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+func (c *countingConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (res driver.Result, err error) {
 	if t := migrate.TrackerFrom(ctx); t != nil {
 		t.N++
 		t.Last = query
+		defer func(start time.Time) { t.Done(query, len(args), start, err) }(time.Now())
 	}
 	if c.cluster != "" && onClusterRE.MatchString(query) {
 		return c.execOnCluster(ctx, query, args)

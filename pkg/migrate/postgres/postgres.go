@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/brokle-ai/brokle/pkg/migrate"
 	"github.com/brokle-ai/brokle/pkg/target"
 )
@@ -39,11 +41,38 @@ var _ migrate.Database = (*DB)(nil)
 
 // Open connects lazily: the first query reaches the server.
 func Open(t *target.Postgres, opts Options) (*DB, error) {
-	db, err := t.OpenDB(opts.ReadOnly)
+	db, err := t.OpenDBTraced(opts.ReadOnly, statementTracer{})
 	if err != nil {
 		return nil, err
 	}
 	return &DB{db: db, target: t, history: &History{}, key: lockKey}, nil
+}
+
+// statementTracer tells a run's statement tracker (migrate.WithTracker) of each statement
+// and how long it took; queries outside a migration carry no tracker and cost nothing.
+type statementTracer struct{}
+
+type traceStart struct{}
+
+type traced struct {
+	t     *migrate.StatementTracker
+	query string
+	nargs int
+	start time.Time
+}
+
+func (statementTracer) TraceQueryStart(ctx context.Context, _ *pgx.Conn, data pgx.TraceQueryStartData) context.Context {
+	t := migrate.TrackerFrom(ctx)
+	if t == nil || t.OnStatement == nil {
+		return ctx
+	}
+	return context.WithValue(ctx, traceStart{}, &traced{t: t, query: data.SQL, nargs: len(data.Args), start: time.Now()})
+}
+
+func (statementTracer) TraceQueryEnd(ctx context.Context, _ *pgx.Conn, data pgx.TraceQueryEndData) {
+	if tr, ok := ctx.Value(traceStart{}).(*traced); ok {
+		tr.t.Done(tr.query, tr.nargs, tr.start, data.Err)
+	}
 }
 
 // Locker is the lock of another database's runs kept in this PostgreSQL database (ClickHouse

@@ -1,0 +1,93 @@
+package cli
+
+import (
+	"time"
+
+	"github.com/brokle-ai/brokle/pkg/migrate"
+)
+
+// The JSON documents brokle writes, one per command, each with "schema": 1; docs/json.md lists
+// their fields and TestJSONSchemas checks every command's output against it. A value brokle
+// does not know is null, never 0 or "".
+
+// nullable is v, or nil when it is the zero value.
+func nullable[T comparable](v T) any {
+	var zero T
+	if v == zero {
+		return nil
+	}
+	return v
+}
+
+func timeOrNil(t *time.Time) any {
+	if t == nil {
+		return nil
+	}
+	return t.Format(time.RFC3339Nano)
+}
+
+// statusJSON is one database of `migrate status -o json`.
+func statusJSON(s *migrate.Status) map[string]any {
+	known := func(v any) any {
+		if !s.Known {
+			return nil
+		}
+		return v
+	}
+	var rtt, server any
+	if s.Reachable {
+		rtt, server = s.RTTMs, s.ServerVersion
+	}
+	ms := make([]map[string]any, 0, len(s.Migrations))
+	for _, m := range s.Migrations {
+		var dur any
+		if m.AppliedAt != nil && m.State != migrate.StatePending {
+			dur = m.DurationMs
+		}
+		ms = append(ms, map[string]any{
+			"version": m.Version, "file": nullable(m.File), "state": m.State,
+			"applied_at": timeOrNil(m.AppliedAt), "applied_by": nullable(m.AppliedBy), "duration_ms": dur,
+		})
+	}
+	var dirty, running any
+	if s.Dirty != nil {
+		dirty = *s.Dirty
+	}
+	if s.Running != nil {
+		running = *s.Running
+	}
+	var cluster any
+	if s.Cluster != nil {
+		cluster = s.Cluster
+	}
+	return map[string]any{
+		"database": s.Database, "address": s.Address, "reachable": s.Reachable,
+		"error": nullable(s.Error), "server_version": server, "rtt_ms": rtt,
+		"current_version": known(s.Current), "dirty_version": dirty,
+		"running_version": running, "running_by": nullable(s.RunningBy),
+		"applied": known(s.Applied), "pending": known(s.Pending), "drifted": known(s.Drifted), "missing": known(s.Missing),
+		"healthy": s.Healthy, "unmanaged": nullable(s.Unmanaged), "cluster": cluster,
+		"migrations": ms,
+	}
+}
+
+// runJSON is one database of up, down, redo or reset with -o json; errMsg is the error that
+// stopped it, or nil.
+func runJSON(r *migrate.Run, errMsg any) map[string]any {
+	var from, to any
+	if r.From != nil {
+		from = *r.From
+	}
+	if r.To != nil {
+		to = *r.To
+	}
+	steps := r.Steps
+	if steps == nil {
+		steps = []migrate.RunStep{}
+	}
+	return map[string]any{
+		"database": r.Database, "address": r.Address, "from_version": from, "to_version": to,
+		"count": len(steps), "duration_ms": float64(r.Duration.Microseconds()) / 1000,
+		"migrations": steps, "error": errMsg,
+	}
+}
