@@ -6,6 +6,7 @@ import (
 	"database/sql/driver"
 	"fmt"
 	"strings"
+	"sync"
 
 	ch "github.com/ClickHouse/clickhouse-go/v2"
 	chdriver "github.com/ClickHouse/clickhouse-go/v2/lib/driver"
@@ -20,6 +21,7 @@ type server struct {
 	opts      *ch.Options
 	connector driver.Connector
 	db        *sql.DB
+	mu        sync.Mutex
 	native    chdriver.Conn
 }
 
@@ -45,13 +47,17 @@ func (s *server) Close() error {
 }
 
 func (s *server) prepare(ctx context.Context, table string, columns []string) (chdriver.Batch, error) {
+	s.mu.Lock() // the lease's renewals insert from their own goroutine
 	if s.native == nil {
 		native, err := ch.Open(s.opts)
 		if err != nil {
+			s.mu.Unlock()
 			return nil, fmt.Errorf("clickhouse at %s: %w", s.t.Address(), err)
 		}
 		s.native = native
 	}
+	native := s.native
+	s.mu.Unlock()
 	quoted := make([]string, len(columns))
 	for i, c := range columns {
 		quoted[i] = target.QuoteIdent(c)
@@ -59,7 +65,7 @@ func (s *server) prepare(ctx context.Context, table string, columns []string) (c
 	if set := settingsFrom(ctx); len(set) > 0 {
 		ctx = ch.Context(ctx, ch.WithSettings(ch.Settings(set)))
 	}
-	return s.native.PrepareBatch(ctx, fmt.Sprintf("INSERT INTO %s (%s)", target.QuoteIdent(table), strings.Join(quoted, ", ")))
+	return native.PrepareBatch(ctx, fmt.Sprintf("INSERT INTO %s (%s)", target.QuoteIdent(table), strings.Join(quoted, ", ")))
 }
 
 // StartInsert sends each block as it comes (clickhouse-go's Flush) within one INSERT.

@@ -119,7 +119,11 @@ func intValue(cmd *cobra.Command, name string) (int64, bool) {
 	if f == nil {
 		return 0, false
 	}
-	v, isInt := f.Value.(*intFlag)
+	val := f.Value
+	if o, ok := val.(*onceValue); ok {
+		val = o.Value
+	}
+	v, isInt := val.(*intFlag)
 	if !isInt || !v.set {
 		return 0, false
 	}

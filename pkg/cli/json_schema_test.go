@@ -107,7 +107,7 @@ func TestJSONSchemas(t *testing.T) {
 		env = append(env, "BROKLE_CLICKHOUSE_URL=")
 	}
 	tmp := t.TempDir()
-	pgDir, chDir, newDir := filepath.Join(tmp, "pg"), filepath.Join(tmp, "ch"), filepath.Join(tmp, "new")
+	pgDir, chDir, newDir, fixDir := filepath.Join(tmp, "pg"), filepath.Join(tmp, "ch"), filepath.Join(tmp, "new"), filepath.Join(tmp, "fix")
 	for dir, files := range map[string]map[string]string{
 		pgDir: {
 			"000001_a.sql": "-- +migrate Up\nCREATE TABLE IF NOT EXISTS a (id int PRIMARY KEY);\n-- +migrate Down\nDROP TABLE IF EXISTS a;\n",
@@ -117,6 +117,10 @@ func TestJSONSchemas(t *testing.T) {
 			"000001_events.sql": "-- +migrate Up\nCREATE TABLE IF NOT EXISTS events (id String, ts DateTime) ENGINE = MergeTree PARTITION BY toYYYYMM(ts) ORDER BY id;\n-- +migrate Down\nDROP TABLE IF EXISTS events;\n",
 		},
 		newDir: {},
+		fixDir: {
+			"000001_a.sql":         "-- +migrate Up\nSELECT 1;\n-- +migrate Down\nSELECT 1;\n",
+			"20260102150405_b.sql": "-- +migrate Up\nSELECT 2;\n-- +migrate Down\nSELECT 2;\n",
+		},
 	} {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			t.Fatal(err)
@@ -177,6 +181,8 @@ func TestJSONSchemas(t *testing.T) {
 		{doc: "migrate up, down, redo, reset", args: []string{"migrate", "up", "--db", "clickhouse", "--dir", chDir}, ch: true},
 		{doc: "migrate status", args: []string{"migrate", "status", "--db", "clickhouse", "--dir", chDir}, ch: true},
 		{doc: "db create, drop", args: []string{"db", "drop", "--db", "postgres", "--yes", "--postgres-url", doomed}},
+		{doc: "migrate fix", args: []string{"migrate", "fix", "--db", "postgres", "--dir", fixDir, "--dry-run", "--postgres-url", down}},
+		{doc: "migrate fix", args: []string{"migrate", "fix", "--db", "postgres", "--dir", fixDir, "--postgres-url", down}},
 		// Errors: bad usage, a flag parse error, a failure while running.
 		{doc: "errors", args: []string{"migrate", "up", "--db", "nope"}, code: 2, stderr: true},
 		{doc: "errors", args: []string{"migrate", "up", "--steps", "x"}, code: 2, stderr: true},

@@ -67,6 +67,7 @@ func statusJSON(s *migrate.Status) map[string]any {
 		"running_version": running, "running_by": nullable(s.RunningBy),
 		"applied": known(s.Applied), "pending": known(s.Pending), "drifted": known(s.Drifted), "missing": known(s.Missing),
 		"healthy": s.Healthy, "unmanaged": nullable(s.Unmanaged), "cluster": cluster,
+		"source": s.Source, "built_in": s.BuiltIn, "source_note": s.SourceNote, "warnings": s.Warnings,
 		"migrations": ms,
 	}
 }

@@ -278,7 +278,7 @@ func (a *app) open(cfg *config.Config, o *migrateOpts, db string, readOnly bool,
 		AllowDrift: o.allowDrift, AllowOutOfOrder: o.allowOutOfOrder,
 		AppliedBy: a.appliedBy, Progress: progress, LockTimeout: cfg.LockTimeout, Phase: a.setPhase,
 		Warnings: warnings,
-		Verbose: o.verbose,
+		Verbose:  o.verbose,
 	})
 	if err != nil {
 		closeFn()
@@ -749,7 +749,7 @@ func printStatus(w io.Writer, all []*migrate.Status, color bool) {
 			continue
 		}
 		fmt.Fprintf(w, "%s at %s: server %s, round trip %.1fms\n", s.Database, s.Address, s.ServerVersion, s.RTTMs)
-		fmt.Fprintf(w, "  migrations: %s\n", describeSource(s.Source, s.BuiltIn, s.SourceNote))
+		fmt.Fprintf(w, "  migrations: %s\n", describeSource(s.Source, s.BuiltIn, deref(s.SourceNote)))
 		if s.Error != "" {
 			fmt.Fprintf(w, "  error: %s\n", firstLine(s.Error))
 			continue
@@ -964,4 +964,12 @@ func newDropCmd(a *app, o *migrateOpts) *cobra.Command {
 	}
 	o.addFlags(cmd, flagDir, flagOutput, flagDryRun, flagYes, flagLockTimeout)
 	return cmd
+}
+
+// deref is *p, "" for nil.
+func deref(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return *p
 }

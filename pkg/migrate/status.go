@@ -32,11 +32,11 @@ type Status struct {
 	Database string `json:"database"`
 	Address  string `json:"address"`
 	// Source is the migrations used: a folder, or the set built into the binary (BuiltIn).
-	Source     string `json:"source"`
-	BuiltIn    bool   `json:"built_in"`
-	SourceNote string `json:"source_note,omitempty"` // why the built-in set: "no folder at migrations"
+	Source     string  `json:"source"`
+	BuiltIn    bool    `json:"built_in"`
+	SourceNote *string `json:"source_note"` // why the built-in set: "no folder at migrations"
 	// Warnings are problems that do not make the database unhealthy (an untouched template).
-	Warnings      []string `json:"warnings,omitempty"`
+	Warnings      []string `json:"warnings"`
 	Reachable     bool     `json:"reachable"`
 	Error         string   `json:"error,omitempty"`
 	ServerVersion string   `json:"server_version,omitempty"`
@@ -62,7 +62,11 @@ type Status struct {
 
 // Status reads the database's history, read-only, and compares it with the source.
 func (e *Engine) Status(ctx context.Context) *Status {
-	s := &Status{Database: e.db.Name(), Address: e.db.Address(), Source: e.src.Display, BuiltIn: e.src.BuiltIn, SourceNote: e.src.Note, Migrations: []MigrationStatus{}}
+	s := &Status{Database: e.db.Name(), Address: e.db.Address(), Source: e.src.Display, BuiltIn: e.src.BuiltIn, Migrations: []MigrationStatus{}, Warnings: []string{}}
+	if e.src.Note != "" {
+		note := e.src.Note
+		s.SourceNote = &note
+	}
 	start := time.Now()
 	ver, err := e.db.ServerVersion(ctx)
 	if err != nil {
