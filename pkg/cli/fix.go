@@ -39,11 +39,7 @@ func newFixCmd(a *app, o *migrateOpts) *cobra.Command {
 		Example: "  brokle migrate fix --dry-run\n  brokle migrate fix --db postgres",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := a.loadConfig(cmd)
-			if err != nil {
-				return err
-			}
-			dbs, err := o.check(true)
+			cfg, dbs, err := a.configFor(cmd, o, true)
 			if err != nil {
 				return err
 			}

@@ -288,11 +288,7 @@ func dash(s string) string {
 
 // openOne opens the one database a command works on (--db postgres or clickhouse).
 func (a *app) openOne(cmd *cobra.Command, o *migrateOpts) (*opened, error) {
-	cfg, err := a.loadConfig(cmd)
-	if err != nil {
-		return nil, err
-	}
-	dbs, err := o.check(false)
+	cfg, dbs, err := a.configFor(cmd, o, false)
 	if err != nil {
 		return nil, err
 	}

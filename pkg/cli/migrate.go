@@ -356,11 +356,7 @@ var changeExamples = map[string]string{
 }
 
 func (a *app) runChange(cmd *cobra.Command, o *migrateOpts, action string) error {
-	cfg, err := a.loadConfig(cmd)
-	if err != nil {
-		return err
-	}
-	dbs, err := o.check(true)
+	cfg, dbs, err := a.configFor(cmd, o, true)
 	if err != nil {
 		return err
 	}
@@ -656,11 +652,7 @@ func newStatusCmd(a *app, o *migrateOpts) *cobra.Command {
 			"  brokle migrate status -o json | jq '.databases[].pending'",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := a.loadConfig(cmd)
-			if err != nil {
-				return err
-			}
-			dbs, err := o.check(true)
+			cfg, dbs, err := a.configFor(cmd, o, true)
 			if err != nil {
 				return err
 			}
@@ -845,11 +837,7 @@ func newForceCmd(a *app, o *migrateOpts) *cobra.Command {
 			"  brokle migrate force --db postgres --version 5 --dry-run",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := a.loadConfig(cmd)
-			if err != nil {
-				return err
-			}
-			dbs, err := o.check(false)
+			cfg, dbs, err := a.configFor(cmd, o, false)
 			if err != nil {
 				return err
 			}
@@ -907,11 +895,7 @@ func newDropCmd(a *app, o *migrateOpts) *cobra.Command {
 		Example: "  brokle migrate drop --db postgres --dry-run\n  brokle migrate drop --db clickhouse --yes",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := a.loadConfig(cmd)
-			if err != nil {
-				return err
-			}
-			dbs, err := o.check(true)
+			cfg, dbs, err := a.configFor(cmd, o, true)
 			if err != nil {
 				return err
 			}

@@ -188,11 +188,7 @@ func newValidateCmd(a *app, o *migrateOpts) *cobra.Command {
 		Example: "  brokle migrate validate\n  brokle migrate validate --db clickhouse --strict\n  brokle migrate validate --db postgres --dir migrations -o json",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := a.loadConfig(cmd)
-			if err != nil {
-				return err
-			}
-			dbs, err := o.check(true)
+			cfg, dbs, err := a.configFor(cmd, o, true)
 			if err != nil {
 				return err
 			}
@@ -282,11 +278,7 @@ func newInfoCmd(a *app, o *migrateOpts) *cobra.Command {
 		Example: "  brokle migrate info\n  brokle migrate info --config configs/brokle.yaml -o json",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := a.loadConfig(cmd)
-			if err != nil {
-				return err
-			}
-			dbs, err := o.check(true)
+			cfg, dbs, err := a.configFor(cmd, o, true)
 			if err != nil {
 				return err
 			}

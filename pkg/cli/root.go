@@ -328,6 +328,19 @@ func commandPath(root *cobra.Command, args []string) string {
 }
 
 // loadConfig reads the layered configuration for cmd and teaches the scrubber its secrets.
+// configFor reads the configuration and the databases --db names (allowAll: "all" may be given).
+func (a *app) configFor(cmd *cobra.Command, o *migrateOpts, allowAll bool) (*config.Config, []string, error) {
+	cfg, err := a.loadConfig(cmd)
+	if err != nil {
+		return nil, nil, err
+	}
+	dbs, err := o.check(allowAll)
+	if err != nil {
+		return nil, nil, err
+	}
+	return cfg, dbs, nil
+}
+
 func (a *app) loadConfig(cmd *cobra.Command) (*config.Config, error) {
 	a.ran = true
 	a.setPhase("reading the configuration")

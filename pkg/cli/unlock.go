@@ -22,11 +22,7 @@ func newUnlockCmd(a *app, o *migrateOpts) *cobra.Command {
 		Example: "  brokle migrate unlock --db clickhouse\n  brokle migrate unlock --db clickhouse --force --yes",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := a.loadConfig(cmd)
-			if err != nil {
-				return err
-			}
-			dbs, err := o.check(false)
+			cfg, dbs, err := a.configFor(cmd, o, false)
 			if err != nil {
 				return err
 			}

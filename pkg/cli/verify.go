@@ -45,11 +45,7 @@ func newVerifyCmd(a *app, o *migrateOpts) *cobra.Command {
 		Example: "  brokle migrate verify\n  brokle migrate verify --db clickhouse --dev-url chdb:memory\n  brokle migrate verify --db postgres --dir migrations --seed dev",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := a.loadConfig(cmd)
-			if err != nil {
-				return err
-			}
-			dbs, err := o.check(true)
+			cfg, dbs, err := a.configFor(cmd, o, true)
 			if err != nil {
 				return err
 			}

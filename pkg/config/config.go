@@ -246,26 +246,39 @@ func (c *Config) Configured(service string) bool {
 // ReadRegular reads a file that must be a regular file: a FIFO, a device or a folder given as a
 // config, migration or seed file would hang the run or make no sense.
 func ReadRegular(path string) ([]byte, error) {
-	st, err := os.Stat(path)
+	f, _, err := OpenRegular(path)
 	if err != nil {
-		return nil, unwrapPathErr(err)
-	}
-	if !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("not a regular file (%s)", fileKind(st.Mode()))
-	}
-	f, err := os.OpenFile(path, os.O_RDONLY|syscallNonblock, 0)
-	if err != nil {
-		return nil, unwrapPathErr(err)
+		return nil, err
 	}
 	defer f.Close()
-	if st2, err := f.Stat(); err != nil || !st2.Mode().IsRegular() {
-		return nil, fmt.Errorf("not a regular file")
-	}
 	data, err := io.ReadAll(f)
 	if err != nil {
 		return nil, unwrapPathErr(err)
 	}
 	return data, nil
+}
+
+// OpenRegular opens a file that must be a regular one, and returns its size: a FIFO or a device
+// would block or never end, so it is refused before it is opened, and again after (it may have
+// been swapped in between). Errors name what is wrong, not the path (the caller does).
+func OpenRegular(path string) (*os.File, int64, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, 0, unwrapPathErr(err)
+	}
+	if !st.Mode().IsRegular() {
+		return nil, 0, fmt.Errorf("not a regular file (%s)", fileKind(st.Mode()))
+	}
+	f, err := os.OpenFile(path, os.O_RDONLY|syscallNonblock, 0)
+	if err != nil {
+		return nil, 0, unwrapPathErr(err)
+	}
+	st, err = f.Stat()
+	if err != nil || !st.Mode().IsRegular() {
+		f.Close()
+		return nil, 0, fmt.Errorf("not a regular file")
+	}
+	return f, st.Size(), nil
 }
 
 func fileKind(m fs.FileMode) string {

@@ -220,6 +220,34 @@ func (e *Engine) pickForeign(found []*Foreign, tool, table string) (*Foreign, er
 	return nil, fmt.Errorf("%s: the histories of %s are both here: pass --from to say which to adopt", where, strings.Join(names, " and "))
 }
 
+// FindForeign reads each tool's history (tool "": every tool's) from its table (table "": each
+// tool's default one, each table once) with read, which returns nil when the table is not there.
+func FindForeign(ctx context.Context, tool, table string, read func(ctx context.Context, tool, table string) (*Foreign, error)) ([]*Foreign, error) {
+	var out []*Foreign
+	tried := map[string]bool{}
+	for _, t := range Tools {
+		if tool != "" && t != tool {
+			continue
+		}
+		name := table
+		if name == "" {
+			name = DefaultForeignTable(t)
+		}
+		if tried[name] {
+			continue
+		}
+		tried[name] = true
+		f, err := read(ctx, tool, name)
+		if err != nil {
+			return nil, err
+		}
+		if f != nil {
+			out = append(out, f)
+		}
+	}
+	return out, nil
+}
+
 // DefaultForeignTable is the table a tool keeps its history in by default.
 func DefaultForeignTable(tool string) string {
 	if tool == ToolGoose {

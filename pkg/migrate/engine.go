@@ -615,7 +615,12 @@ func (e *Engine) run(ctx context.Context, guard func(context.Context) error, ms 
 					fmt.Fprintf(e.opts.Warnings, "warning: %s: version %d stays marked dirty, though it did not start: %v\n", e.db.Name(), m.Version, err)
 				}
 			}
-			return e.stopped(ctx, stop, nil)
+			err := e.stopped(ctx, stop, nil)
+			var ie *ErrInterrupted
+			if errors.As(err, &ie) && i > 0 {
+				ie.During = fmt.Sprintf("starting %s (%s), the migrations before it recorded", path.Base(m.File()), dir)
+			}
+			return err
 		}
 		then := Meta{}
 		if up && m.NoTx && i+1 < len(ms) && ms[i+1].NoTx {

@@ -2,11 +2,10 @@ package seed
 
 import (
 	"bytes"
-	"errors"
-	"fmt"
 	"io"
-	"io/fs"
 	"os"
+
+	"github.com/brokle-ai/brokle/pkg/config"
 )
 
 // Source is a seed's text, read in pieces when needed: a seed file on disk is never held whole in
@@ -37,47 +36,13 @@ func (s *FileSource) Close() error {
 }
 
 // OpenFile opens a seed file. It must be a regular file: a FIFO or a device would block or never
-// end. (The same checks as config.ReadRegular, which reads a file whole.)
+// end (config.OpenRegular's checks, the ones the config and migration files get).
 func OpenFile(path string) (*FileSource, error) {
-	st, err := os.Stat(path)
+	f, size, err := config.OpenRegular(path)
 	if err != nil {
-		return nil, unwrapPathError(err)
+		return nil, err
 	}
-	if !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("not a regular file (%s)", fileKind(st.Mode()))
-	}
-	f, err := os.OpenFile(path, os.O_RDONLY|openNonblock, 0)
-	if err != nil {
-		return nil, unwrapPathError(err)
-	}
-	st, err = f.Stat()
-	if err != nil || !st.Mode().IsRegular() {
-		f.Close()
-		return nil, fmt.Errorf("not a regular file")
-	}
-	return &FileSource{SectionReader: io.NewSectionReader(f, 0, st.Size()), f: f}, nil
-}
-
-func unwrapPathError(err error) error {
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
-	}
-	return err
-}
-
-func fileKind(m fs.FileMode) string {
-	switch {
-	case m.IsDir():
-		return "a folder"
-	case m&fs.ModeNamedPipe != 0:
-		return "a FIFO"
-	case m&fs.ModeSocket != 0:
-		return "a socket"
-	case m&fs.ModeDevice != 0, m&fs.ModeCharDevice != 0:
-		return "a device"
-	}
-	return m.Type().String()
+	return &FileSource{SectionReader: io.NewSectionReader(f, 0, size), f: f}, nil
 }
 
 // readAll reads a whole Source (for the YAML parser, which needs the document in memory).

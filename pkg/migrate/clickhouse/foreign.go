@@ -45,29 +45,7 @@ func (d *DB) UserTables(ctx context.Context) ([]string, error) {
 // ForeignHistories reads golang-migrate's, goose's and dbmate's histories (tool "": each found)
 // in the current database; which tool wrote a schema_migrations table is told by its columns.
 func (d *DB) ForeignHistories(ctx context.Context, tool, table string) ([]*migrate.Foreign, error) {
-	var out []*migrate.Foreign
-	tried := map[string]bool{}
-	for _, t := range migrate.Tools {
-		if tool != "" && t != tool {
-			continue
-		}
-		name := table
-		if name == "" {
-			name = migrate.DefaultForeignTable(t)
-		}
-		if tried[name] {
-			continue
-		}
-		tried[name] = true
-		f, err := d.readForeign(ctx, tool, name)
-		if err != nil {
-			return nil, err
-		}
-		if f != nil {
-			out = append(out, f)
-		}
-	}
-	return out, nil
+	return migrate.FindForeign(ctx, tool, table, d.readForeign)
 }
 
 func (d *DB) readForeign(ctx context.Context, tool, table string) (*migrate.Foreign, error) {

@@ -45,29 +45,7 @@ ORDER BY n.nspname <> current_schema(), 1`, HistoryTable, AuditTable)
 // A table is found through search_path, as the tools find it; which tool wrote a
 // schema_migrations table is told by its columns.
 func (d *DB) ForeignHistories(ctx context.Context, tool, table string) ([]*migrate.Foreign, error) {
-	var out []*migrate.Foreign
-	tried := map[string]bool{}
-	for _, t := range migrate.Tools {
-		if tool != "" && t != tool {
-			continue
-		}
-		name := table
-		if name == "" {
-			name = migrate.DefaultForeignTable(t)
-		}
-		if tried[name] {
-			continue
-		}
-		tried[name] = true
-		f, err := d.readForeign(ctx, tool, name)
-		if err != nil {
-			return nil, err
-		}
-		if f != nil {
-			out = append(out, f)
-		}
-	}
-	return out, nil
+	return migrate.FindForeign(ctx, tool, table, d.readForeign)
 }
 
 // readForeign reads table as tool's history (tool "": the tool its columns say); nil when the

@@ -1,5 +1,0 @@
-//go:build !unix
-
-package seed
-
-const openNonblock = 0
