@@ -5,8 +5,8 @@
 #   golang-migrate   v4 on the same SQL as .up.sql/.down.sql pairs (its TinyLog history)
 #   floor            the same statements concatenated, one `clickhouse-client --multiquery`
 # Set BEFORE_BIN to a second brokle build to time it in the same runs. With libchdb present
-# (BROKLE_LIBCHDB), brokle also runs on the embedded engine (chdb://DIR, a fresh folder per run);
-# the embedded engine has no client to give a floor here, so that row is reported, not compared.
+# (BROKLE_LIBCHDB), brokle also runs on the embedded engine (chdb://DIR, a fresh folder per run),
+# against its floor: the same statements in one libchdb session (bench/chdbfloor).
 # Targets: brokle <= 1.3x the floor and <= 1.0x golang-migrate.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,7 +18,8 @@ MIGRATE=${MIGRATE_BIN:-${BROKLE_CACHE:-$HOME/.cache/brokle}/peers/bin/migrate}
 [ -x "$MIGRATE" ] || eval "$(scripts/peer-tools.sh migrate)"
 DB=${BENCH_CH_DB:-brokle_bench_chup}
 CH=${BROKLE_BENCH_CLICKHOUSE_HOST:-127.0.0.1}
-chq() { clickhouse-client --host "$CH" --query "$@"; }
+PORT=${BROKLE_BENCH_CLICKHOUSE_PORT:-9000}
+chq() { clickhouse-client --host "$CH" --port "$PORT" --query "$@"; }
 work=$(mktemp -d)
 trap 'rm -rf "$work"; chq "DROP DATABASE IF EXISTS $DB" >/dev/null 2>&1 || true' EXIT
 fresh() { chq "DROP DATABASE IF EXISTS $DB"; chq "CREATE DATABASE $DB"; }
@@ -34,12 +35,12 @@ done
 # timeit FILE CMD...: appends the seconds CMD took to FILE; CMD must succeed
 timeit() { local f=$1; shift; local t0 t1; t0=$(now); "$@" >/dev/null 2>"$work/err" || { cat "$work/err" >&2; exit 1; }; t1=$(now); echo "$t1 - $t0" | bc -l >> "$f"; }
 tables() { [ "$(chq "SELECT count() FROM system.tables WHERE database = '$DB' AND name LIKE 't%'")" = "$N" ] || { echo "$1 did not make $N tables" >&2; exit 1; }; }
-floor() { clickhouse-client --host "$CH" -d "$DB" --multiquery < "$work/floor.sql"; }
-brokle_up() { env BROKLE_POSTGRES_URL= BROKLE_CLICKHOUSE_URL="clickhouse://default@$CH:9000/$DB" "$1" migrate up --db clickhouse --dir "$work/brokle"; }
+floor() { clickhouse-client --host "$CH" --port "$PORT" -d "$DB" --multiquery < "$work/floor.sql"; }
+brokle_up() { env BROKLE_POSTGRES_URL= BROKLE_CLICKHOUSE_URL="clickhouse://default@$CH:$PORT/$DB" "$1" migrate up --db clickhouse --dir "$work/brokle"; }
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 for i in $(seq "$RUNS"); do
   fresh; timeit "$work/b" brokle_up "$BIN"; tables brokle
-  fresh; timeit "$work/g" "$MIGRATE" -path "$work/gm" -database "clickhouse://$CH:9000?database=$DB&x-multi-statement=false" up; tables golang-migrate
+  fresh; timeit "$work/g" "$MIGRATE" -path "$work/gm" -database "clickhouse://$CH:$PORT?database=$DB&x-multi-statement=false" up; tables golang-migrate
   fresh; timeit "$work/f" floor; tables floor
   if [ -n "$BEFORE" ]; then fresh; timeit "$work/o" brokle_up "$BEFORE"; tables before; fi
 done
@@ -54,13 +55,20 @@ printf '| golang-migrate | %.3f | %sx | 1.00x | |\n| clickhouse-client --multiqu
 
 LIB=${BROKLE_LIBCHDB:-}
 if [ -n "$LIB" ] && [ -f "$LIB" ]; then
+  # the embedded floor: the same statements in one libchdb session (bench/chdbfloor)
+  go build -o "$work/chdbfloor" ./bench/chdbfloor
   for i in $(seq "$RUNS"); do
     rm -rf "$work/chdb"; timeit "$work/e" env BROKLE_LIBCHDB="$LIB" BROKLE_POSTGRES_URL= BROKLE_CLICKHOUSE_URL="chdb://$work/chdb" "$BIN" migrate up --db clickhouse --dir "$work/brokle"
+    rm -rf "$work/chdb"; timeit "$work/ef" env BROKLE_LIBCHDB="$LIB" "$work/chdbfloor" "$work/chdb" "$work/floor.sql"
     if [ -n "$BEFORE" ]; then rm -rf "$work/chdb"; timeit "$work/eo" env BROKLE_LIBCHDB="$LIB" BROKLE_POSTGRES_URL= BROKLE_CLICKHOUSE_URL="chdb://$work/chdb" "$BEFORE" migrate up --db clickhouse --dir "$work/brokle"; fi
   done
-  printf 'embedded engine (libchdb %s): brokle %.3fs' "$LIB" "$(median < "$work/e")"
-  [ -n "$BEFORE" ] && printf ', before %.3fs' "$(median < "$work/eo")"
-  echo
+  e=$(median < "$work/e"); ef=$(median < "$work/ef")
+  printf '\nembedded engine (libchdb %s), medians of %d interleaved runs\n' "$LIB" "$RUNS"
+  echo '| contender | median s | / floor | target |'
+  echo '| --- | --- | --- | --- |'
+  printf '| brokle | %.3f | %sx | <= 1.3x floor |\n' "$e" "$(ratio "$e" "$ef")"
+  if [ -n "$BEFORE" ]; then eo=$(median < "$work/eo"); printf '| brokle before | %.3f | %sx | |\n' "$eo" "$(ratio "$eo" "$ef")"; fi
+  printf '| one libchdb session (floor) | %.3f | 1.00x | |\n' "$ef"
 else
   echo "embedded engine: skipped (set BROKLE_LIBCHDB to libchdb.so)"
 fi

@@ -10,6 +10,8 @@ import (
 	"database/sql/driver"
 	"fmt"
 
+	ch "github.com/ClickHouse/clickhouse-go/v2"
+
 	"github.com/brokle-ai/brokle/pkg/target"
 )
 
@@ -43,16 +45,10 @@ type Inserter interface {
 	Abort()
 }
 
-type settingsKey struct{}
-
-// WithSettings makes the Insert run with these ClickHouse settings (insert_quorum, say).
+// WithSettings makes an Insert, or a statement run through DB with the context, run with these
+// ClickHouse settings (insert_quorum, say).
 func WithSettings(ctx context.Context, settings map[string]any) context.Context {
-	return context.WithValue(ctx, settingsKey{}, settings)
-}
-
-func settingsFrom(ctx context.Context) map[string]any {
-	s, _ := ctx.Value(settingsKey{}).(map[string]any)
-	return s
+	return ch.Context(ctx, ch.WithSettings(ch.Settings(settings)))
 }
 
 // Open opens t lazily where it can: a server is reached on the first query; the embedded

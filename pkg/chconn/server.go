@@ -62,9 +62,6 @@ func (s *server) prepare(ctx context.Context, table string, columns []string) (c
 	for i, c := range columns {
 		quoted[i] = target.QuoteIdent(c)
 	}
-	if set := settingsFrom(ctx); len(set) > 0 {
-		ctx = ch.Context(ctx, ch.WithSettings(ch.Settings(set)))
-	}
 	return native.PrepareBatch(ctx, fmt.Sprintf("INSERT INTO %s (%s)", target.QuoteIdent(table), strings.Join(quoted, ", ")))
 }
 
