@@ -83,8 +83,10 @@ func (e *embedded) Close() error {
 func (e *embedded) Insert(ctx context.Context, table string, columns []string, rows [][]any) error {
 	var b bytes.Buffer
 	quoted := make([]string, len(columns))
+	keys := make([][]byte, len(columns)) // each column's JSON key, once
 	for i, c := range columns {
 		quoted[i] = target.QuoteIdent(c)
+		keys[i], _ = json.Marshal(c)
 	}
 	fmt.Fprintf(&b, "INSERT INTO %s.%s (%s) SETTINGS date_time_input_format = 'best_effort' FORMAT JSONEachRow\n",
 		target.QuoteIdent(e.t.Database), target.QuoteIdent(table), strings.Join(quoted, ", "))
@@ -97,8 +99,7 @@ func (e *embedded) Insert(ctx context.Context, table string, columns []string, r
 			if i > 0 {
 				b.WriteByte(',')
 			}
-			k, _ := json.Marshal(columns[i])
-			b.Write(k)
+			b.Write(keys[i])
 			b.WriteByte(':')
 			if err := writeJSON(&b, v); err != nil {
 				return fmt.Errorf("insert into %s, column %s: %w", table, columns[i], err)
@@ -109,8 +110,8 @@ func (e *embedded) Insert(ctx context.Context, table string, columns []string, r
 	return e.main.Exec(ctx, b.String())
 }
 
-// StartInsert gathers the blocks and sends them as one Insert on Send: the engine takes an
-// INSERT as one statement's text.
+// StartInsert sends each block as an INSERT of its own when it comes, as a server commits each
+// block of one INSERT when it arrives: memory stays one block whatever the rows.
 func (e *embedded) StartInsert(ctx context.Context, table string, columns []string) (Inserter, error) {
 	return &embInserter{e: e, ctx: ctx, table: table, columns: columns}, nil
 }
@@ -120,8 +121,6 @@ type embInserter struct {
 	ctx     context.Context
 	table   string
 	columns []string
-	rows    [][]any
-	sent    bool
 }
 
 func (i *embInserter) Append(columns []any) error {
@@ -137,7 +136,11 @@ func (i *embInserter) Append(columns []any) error {
 		}
 		break
 	}
-	for r := 0; r < n; r++ {
+	if n <= 0 {
+		return nil
+	}
+	rows := make([][]any, n)
+	for r := range rows {
 		row := make([]any, len(columns))
 		for c, vals := range columns {
 			switch v := vals.(type) {
@@ -147,20 +150,14 @@ func (i *embInserter) Append(columns []any) error {
 				row[c] = v[r]
 			}
 		}
-		i.rows = append(i.rows, row)
+		rows[r] = row
 	}
-	return nil
+	return i.e.Insert(i.ctx, i.table, i.columns, rows)
 }
 
-func (i *embInserter) Send() error {
-	i.sent = true
-	if len(i.rows) == 0 {
-		return nil
-	}
-	return i.e.Insert(i.ctx, i.table, i.columns, i.rows)
-}
+func (i *embInserter) Send() error { return nil }
 
-func (i *embInserter) Abort() { i.rows = nil }
+func (i *embInserter) Abort() {}
 
 // writeJSON writes a value as JSONEachRow reads it for its column.
 func writeJSON(b *bytes.Buffer, v any) error {

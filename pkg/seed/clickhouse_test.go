@@ -15,6 +15,7 @@ import (
 	"github.com/brokle-ai/brokle/internal/testdb"
 	"github.com/brokle-ai/brokle/migrations"
 	"github.com/brokle-ai/brokle/pkg/chconn"
+	"github.com/brokle-ai/brokle/pkg/chdb"
 	"github.com/brokle-ai/brokle/pkg/migrate"
 	"github.com/brokle-ai/brokle/pkg/target"
 )
@@ -123,17 +124,49 @@ func fsSub() (fs.FS, error) { return fs.Sub(migrations.FS, "clickhouse") }
 
 // TestWriteCHLargeSeed: a seed of 40,000 rows (past where one key query of every key would
 // exceed a stock server's max_query_size) is read row by row, written whole, and a second run
-// with 5,000 more rows writes only those: the key check works at any size and in blocks.
+// with 5,000 more rows writes only those: the key check works at any size and in blocks, on the
+// server (an external table of keys) and on the embedded engine (keys as TabSeparated text),
+// keys with tabs, newlines, backslashes and quotes included, and a key of two columns, one not
+// a String.
 func TestWriteCHLargeSeed(t *testing.T) {
-	dbURL := testdb.ClickHouse(t)
-	db, err := testdb.OpenClickHouse(dbURL)
+	t.Run("server", func(t *testing.T) {
+		tg, err := target.ParseClickHouse(testdb.ClickHouse(t), target.Origin{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		testLargeSeed(t, tg)
+	})
+	t.Run("embedded", func(t *testing.T) {
+		if _, err := chdb.LibraryPath(); err != nil {
+			testdb.SkipOrFail(t, &testdb.Unreachable{What: "libchdb (scripts/libchdb.sh fetches it)", Err: err})
+		}
+		tg, err := target.ParseClickHouse("chdb://"+t.TempDir()+"?database=brokle_test", target.Origin{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		testLargeSeed(t, tg)
+	})
+}
+
+func testLargeSeed(t *testing.T, tg *target.ClickHouse) {
+	conn, err := chconn.Open(tg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = db.Exec("CREATE TABLE big (id String, n UInt32, score Nullable(Float64), at DateTime, tags Array(String)) ENGINE = MergeTree ORDER BY id")
-	db.Close()
-	if err != nil {
-		t.Fatal(err)
+	defer conn.Close()
+	ctx := context.Background()
+	for _, stmt := range []string{
+		"CREATE DATABASE IF NOT EXISTS " + target.QuoteIdent(tg.Database),
+		"CREATE TABLE big (id String, n UInt32, score Nullable(Float64), at DateTime, tags Array(String)) ENGINE = MergeTree ORDER BY id",
+		"CREATE TABLE pairs (k String, m UInt32, v String) ENGINE = MergeTree ORDER BY (k, m)",
+	} {
+		if _, err := conn.DB().ExecContext(ctx, stmt); err != nil {
+			t.Fatalf("%s: %v", stmt, err)
+		}
+	}
+	// odd spells an id that a TabSeparated or SQL key list would get wrong unless escaped.
+	odd := func(i int) string {
+		return fmt.Sprintf([]string{`tab\t%d`, `line\n%d`, `back\\slash %d`, `quote' %d`, `cr\r%d`, `plain %d`}[i%6], i)
 	}
 	text := func(n int) string {
 		var b strings.Builder
@@ -145,19 +178,13 @@ func TestWriteCHLargeSeed(t *testing.T) {
 			}
 			fmt.Fprintf(&b, "    - id: 'key-%07d'\n      n: %d\n      score: %s\n      at: '2026-11-24 10:00:00'\n      tags: [a, 'b %d']\n", (i*7919)%n, i, score, i)
 		}
+		b.WriteString("  pairs:\n")
+		for i := 0; i < n/100; i++ {
+			fmt.Fprintf(&b, "    - {k: \"%s\", m: %d, v: x}\n", odd(i), i%7)
+		}
 		return b.String()
 	}
-	tg, err := target.ParseClickHouse(dbURL, target.Origin{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	conn, err := chconn.Open(tg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	ctx := context.Background()
-	run := func(n int) TableResult {
+	run := func(n int) (big, pairs TableResult) {
 		t.Helper()
 		f, err := Parse("f.yaml", []byte(text(n)))
 		if err != nil {
@@ -177,17 +204,17 @@ func TestWriteCHLargeSeed(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		return res[0]
+		return res[0], res[1]
 	}
-	if r := run(40000); r.Inserted != 40000 || r.Unchanged != 0 {
-		t.Fatalf("first run: %+v", r)
+	if b, p := run(40000); b.Inserted != 40000 || b.Unchanged != 0 || p.Inserted != 400 {
+		t.Fatalf("first run: %+v %+v", b, p)
 	}
-	if r := run(40000); r.Inserted != 0 || r.Unchanged != 40000 {
-		t.Fatalf("second run: %+v", r)
+	if b, p := run(40000); b.Inserted != 0 || b.Unchanged != 40000 || p.Inserted != 0 || p.Unchanged != 400 {
+		t.Fatalf("second run: %+v %+v", b, p)
 	}
 	// 45,000 rows with ids out of order: 5,000 new ones, spread over the blocks.
-	if r := run(45000); r.Inserted != 5000 || r.Unchanged != 40000 {
-		t.Fatalf("third run: %+v", r)
+	if b, p := run(45000); b.Inserted != 5000 || b.Unchanged != 40000 || p.Inserted != 50 || p.Unchanged != 400 {
+		t.Fatalf("third run: %+v %+v", b, p)
 	}
 	nulls := 0 // of the rows written: the first run's, and the third's of new keys
 	for i := 0; i < 40000; i++ {
@@ -200,8 +227,17 @@ func TestWriteCHLargeSeed(t *testing.T) {
 			nulls++
 		}
 	}
-	got := testdb.CHStrings(t, dbURL, "SELECT concat(toString(count()), ' ', toString(uniqExact(id)), ' ', toString(countIf(score IS NULL)), ' ', toString(sum(length(tags)))) FROM big")
-	if want := fmt.Sprintf("45000 45000 %d 90000", nulls); len(got) != 1 || got[0] != want {
-		t.Fatalf("table holds %v, want %s", got, want)
+	var got string
+	if err := conn.DB().QueryRowContext(ctx, "SELECT concat(toString(count()), ' ', toString(uniqExact(id)), ' ', toString(countIf(score IS NULL)), ' ', toString(sum(length(tags)))) FROM big").Scan(&got); err != nil {
+		t.Fatal(err)
+	}
+	if want := fmt.Sprintf("45000 45000 %d 90000", nulls); got != want {
+		t.Fatalf("big holds %s, want %s", got, want)
+	}
+	if err := conn.DB().QueryRowContext(ctx, "SELECT concat(toString(count()), ' ', toString(uniqExact(k, m)), ' ', toString(countIf(position(k, '\\t') > 0)), ' ', toString(countIf(position(k, '\\\\') > 0)))  FROM pairs").Scan(&got); err != nil {
+		t.Fatal(err)
+	}
+	if got != "450 450 75 75" {
+		t.Fatalf("pairs holds %s (rows, keys, keys with a tab, with a backslash), want 450 450 75 75", got)
 	}
 }
