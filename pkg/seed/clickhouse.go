@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"time"
 
 	ch "github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/ext"
@@ -206,6 +207,8 @@ type chCol struct {
 	// text: the column takes a scalar's text as it is (String, DateTime, Decimal ...);
 	// str: and it is a plain String, appended a block at a time as []string.
 	text, str bool
+	// dateTime: a DateTime (no time zone of its own) column.
+	dateTime bool
 }
 
 func newCHCol(name, typ string) *chCol {
@@ -213,7 +216,36 @@ func newCHCol(name, typ string) *chCol {
 	c := &chCol{name: name, typ: typ, nullable: nullable}
 	c.text = !strings.HasPrefix(inner, "Map(") && goType(inner).Kind() == reflect.String
 	c.str = c.text && typ == "String"
+	c.dateTime = inner == "DateTime"
 	return c
+}
+
+// localDateTime reads "YYYY-MM-DD hh:mm:ss" as clickhouse-go reads a DateTime string without a
+// zone (the wall clock in time.Local), without its trial of another layout first; ok is false for
+// any other text or an impossible date, which then goes to clickhouse-go as text, as before.
+func localDateTime(s string) (time.Time, bool) {
+	if len(s) != 19 || s[4] != '-' || s[7] != '-' || s[10] != ' ' || s[13] != ':' || s[16] != ':' {
+		return time.Time{}, false
+	}
+	num := func(i, n int) int {
+		v := 0
+		for _, c := range []byte(s[i : i+n]) {
+			if c < '0' || c > '9' {
+				return -1
+			}
+			v = v*10 + int(c-'0')
+		}
+		return v
+	}
+	y, mo, d, h, mi, se := num(0, 4), num(5, 2), num(8, 2), num(11, 2), num(14, 2), num(17, 2)
+	if y < 0 || mo < 1 || mo > 12 || d < 1 || h < 0 || h > 23 || mi < 0 || mi > 59 || se < 0 || se > 59 {
+		return time.Time{}, false
+	}
+	t := time.Date(y, time.Month(mo), d, h, mi, se, 0, time.Local)
+	if t.Day() != d { // the 30th of February, say: time.Date moves it on, a parse refuses it
+		return time.Time{}, false
+	}
+	return t, true
 }
 
 // value converts one value of a flat row, as chValue converts its node.
@@ -410,6 +442,7 @@ func writeCHTable(ctx context.Context, conn chconn.Conn, f *File, t *Table, ct *
 		keyCols = nil // no row gives the whole key: every row goes in, as rowKey says
 	}
 	checkKeys := keyCols != nil
+	native := !conn.Target().Embedded // clickhouse-go's columns: a DateTime may go as time.Time
 	if checkKeys {
 		var n uint64
 		if err := conn.DB().QueryRowContext(ctx, "SELECT count() FROM "+target.QuoteIdent(t.Name)).Scan(&n); err != nil {
@@ -468,6 +501,11 @@ func writeCHTable(ctx context.Context, conn chconn.Conn, f *File, t *Table, ct *
 					x, err := c.value(r, v)
 					if err != nil {
 						return &Error{File: f.Path, Line: v.line, Table: "clickhouse." + t.Name, Column: c.name, Msg: err.Error(), Input: true}
+					}
+					if s, ok := x.(string); ok && c.dateTime && native {
+						if tm, ok := localDateTime(s); ok {
+							x = tm
+						}
 					}
 					if c.str {
 						s, _ := x.(string)

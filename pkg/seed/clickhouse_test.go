@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	chparser "github.com/AfterShip/clickhouse-sql-parser/parser"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/column"
@@ -239,5 +240,32 @@ func testLargeSeed(t *testing.T, tg *target.ClickHouse) {
 	}
 	if got != "450 450 75 75" {
 		t.Fatalf("pairs holds %s (rows, keys, keys with a tab, with a backslash), want 450 450 75 75", got)
+	}
+}
+
+// TestLocalDateTime: the fast reading of a DateTime gives what clickhouse-go's own reading of the
+// text gives (the wall clock in time.Local), and leaves to it every text it would read otherwise
+// or refuse.
+func TestLocalDateTime(t *testing.T) {
+	for _, s := range []string{
+		"2026-11-01 00:00:00", "1970-01-01 00:00:00", "2106-02-07 06:28:15", "2024-02-29 23:59:59",
+		"2023-02-29 10:00:00", "2026-13-01 00:00:00", "2026-00-10 00:00:00", "2026-11-31 00:00:00",
+		"2026-11-01 24:00:00", "2026-11-01 10:60:00", "2026-11-01 10:00:60", "2026-11-01T10:00:00",
+		"2026-11-01 10:00:0x", "2026-1-01 10:00:00", "2026-11-01 10:00:00 +02:00", "", "0000-01-01 00:00:00",
+	} {
+		got, ok := localDateTime(s)
+		want, err := time.Parse("2006-01-02 15:04:05", s)
+		if ok != (err == nil) {
+			t.Errorf("%q: fast reading ok=%v, time.Parse err=%v", s, ok, err)
+			continue
+		}
+		if !ok {
+			continue
+		}
+		y, mo, d := want.Date()
+		h, mi, se := want.Clock()
+		if want = time.Date(y, mo, d, h, mi, se, 0, time.Local); !got.Equal(want) || got.Location() != time.Local {
+			t.Errorf("%q: %v, clickhouse-go reads %v", s, got, want)
+		}
 	}
 }
