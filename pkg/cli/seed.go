@@ -317,7 +317,7 @@ func (r *seedRun) write(ctx context.Context, dryRun bool, progress func(seed.Tab
 		all = append(all, res...)
 	}
 	if r.ch != nil {
-		r.phase("seeding clickhouse from " + r.f.Path + " (one batch per table: the tables reported done are written)")
+		r.phase("seeding clickhouse from " + r.f.Path + " (no transaction: the tables reported done are written, the one being written may hold some of its rows; running the seed again adds the rest)")
 		res, err := seed.WriteCH(ctx, r.ch, r.f, r.chCat, dryRun, progress)
 		all = append(all, res...)
 		if err != nil {

@@ -463,6 +463,9 @@ func writeCHTable(ctx context.Context, conn chconn.Conn, f *File, t *Table, ct *
 		if blk.n == 0 {
 			return nil
 		}
+		if err := ctx.Err(); err != nil { // interrupted: no more blocks
+			return err
+		}
 		if checkKeys {
 			present, err := existingKeys(ctx, conn, ct, blk.keys)
 			if err != nil {
