@@ -150,7 +150,7 @@ func newDBCmd(a *app) *cobra.Command {
 				}
 				fmt.Fprintf(a.streams.Err, "About to drop:\n%s", b.String())
 				a.flush()
-				if err := prompt.Confirm(a.raw, false, "drop", "Drop them?"); err != nil {
+				if err := a.confirm(cmd.Context(), "drop", "Drop them?"); err != nil {
 					return err
 				}
 			}

@@ -253,7 +253,9 @@ func (a *app) run(ctx context.Context, args []string) (code int) {
 		return ee.code
 	}
 	msg := err.Error()
-	if cause := context.Cause(ctx); cause != nil && !isExplained(err) {
+	if cause := context.Cause(ctx); cause != nil && errors.Is(err, prompt.ErrInterrupted) {
+		msg = fmt.Sprintf("%s at the prompt: nothing was changed", cause.Error())
+	} else if cause != nil && !isExplained(err) {
 		msg = fmt.Sprintf("%s while %s", cause.Error(), a.currentPhase())
 	}
 	code = exitCode(err, a.ran)
