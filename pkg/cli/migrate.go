@@ -214,7 +214,7 @@ func (a *app) selected(cfg *config.Config, o *migrateOpts, dbs []string) ([]stri
 		err := targetErr(cfg, d)
 		var te *target.Error
 		if errors.As(err, &te) && te.NotConfigured {
-			fmt.Fprintf(a.streams.Err, "%-10s not configured (%s is empty, from %s): skipped\n", d, te.Origin.Key, te.Origin.Source)
+			a.note(o.output, d, noteSkipped, fmt.Sprintf("not configured (%s is empty, from %s): skipped", te.Origin.Key, te.Origin.Source))
 			if firstErr == nil {
 				firstErr = err
 			}
@@ -419,6 +419,7 @@ func (a *app) runChange(cmd *cobra.Command, o *migrateOpts, action string) error
 			}
 			plans = append(plans, p)
 		}
+		a.setPhase("writing the plan (nothing was changed)")
 		return printPlans(out, o.output, plans)
 	}
 	if action != "up" {

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -83,7 +84,8 @@ func newSeedCmd(a *app) *cobra.Command {
 			if dryRun {
 				verb = "would be "
 			}
-			run := &seedRun{cfg: cfg, f: f, phase: a.setPhase}
+			run := &seedRun{cfg: cfg, f: f, phase: a.setPhase, skip: len(dbs) > 1,
+				note: func(db, msg string) { a.note(output, db, noteSkipped, msg) }}
 			defer run.close()
 			// Check everything against both catalogs before writing anything.
 			if err := run.check(ctx, dbs); err != nil {
@@ -244,7 +246,10 @@ func unwrapPath(err error) error {
 // seedRun holds the connections of one seed run.
 type seedRun struct {
 	phase func(string)
-	cfg   *config.Config
+	// skip: a database that is not configured is left out, with a note (--db all), not refused.
+	skip bool
+	note func(db, msg string)
+	cfg  *config.Config
 	// pgTarget and chTarget, when set, are where to seed instead of the configured databases.
 	pgTarget *target.Postgres
 	chTarget *target.ClickHouse
@@ -264,14 +269,31 @@ func (r *seedRun) close() {
 	}
 }
 
+// skipped reports whether db is left out because it is not configured (err says so) and the run
+// may skip it; the user is told.
+func (r *seedRun) skipped(db string, err error) bool {
+	var te *target.Error
+	if !r.skip || !errors.As(err, &te) || !te.NotConfigured {
+		return false
+	}
+	if r.note != nil {
+		r.note(db, fmt.Sprintf("not configured (%s is empty, from %s): skipped", te.Origin.Key, te.Origin.Source))
+	}
+	return true
+}
+
 func (r *seedRun) check(ctx context.Context, dbs []string) error {
 	r.phase("checking " + r.f.Path + " against the catalogs (nothing written yet)")
+	var skipped error // the first database left out; when every one is, the run refuses with it
 	for _, d := range dbs {
 		switch {
 		case d == dbPostgres && len(r.f.Postgres) > 0:
 			t, err := r.pgTarget, error(nil)
 			if t == nil {
-				if t, err = r.cfg.Postgres(); err != nil {
+				if t, err = r.cfg.Postgres(); r.skipped(dbPostgres, err) {
+					skipped = cmp.Or(skipped, err)
+					continue
+				} else if err != nil {
 					return err
 				}
 			}
@@ -288,7 +310,10 @@ func (r *seedRun) check(ctx context.Context, dbs []string) error {
 		case d == dbClickHouse && len(r.f.ClickHouse) > 0:
 			t, err := r.chTarget, error(nil)
 			if t == nil {
-				if t, err = r.cfg.ClickHouse(); err != nil {
+				if t, err = r.cfg.ClickHouse(); r.skipped(dbClickHouse, err) {
+					skipped = cmp.Or(skipped, err)
+					continue
+				} else if err != nil {
 					return err
 				}
 			}
@@ -302,6 +327,9 @@ func (r *seedRun) check(ctx context.Context, dbs []string) error {
 				return err
 			}
 		}
+	}
+	if r.pg == nil && r.ch == nil && skipped != nil {
+		return skipped
 	}
 	return nil
 }
