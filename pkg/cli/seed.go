@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -33,8 +34,9 @@ func newSeedCmd(a *app) *cobra.Command {
 		Short: "Load a seed: seeds/NAME.yaml (dev, demo, test) or --file PATH",
 		Long: "Load a seed file into PostgreSQL (top-level tables) and ClickHouse (the clickhouse: section).\n" +
 			"Tables and columns are checked against the live catalog first; PostgreSQL rows are written in\n" +
-			"foreign-key order as upserts on the primary key, in one transaction. One line per table with a\n" +
-			"[n/N] counter, then a summary.",
+			"foreign-key order as upserts on the primary key, in one transaction; ClickHouse rows whose key is\n" +
+			"already there are skipped. One line per table with a [n/N] counter, then a summary; -v adds how\n" +
+			"each table's rows were written and how long it took.",
 		Example: "  brokle seed dev\n  brokle seed demo --db postgres\n  brokle seed --file seeds/custom.yaml --dry-run\n  brokle seed test -o json",
 		Args:    cobra.MaximumNArgs(1),
 		ValidArgsFunction: func(cmd *cobra.Command, args []string, _ string) ([]string, cobra.ShellCompDirective) {
@@ -104,17 +106,25 @@ func newSeedCmd(a *app) *cobra.Command {
 			n, width := 0, len(strconv.Itoa(tables))
 			start := time.Now()
 			last := start
+			// One line per table: its rows, and what happened to them: PostgreSQL upserts (inserted,
+			// updated, unchanged), ClickHouse inserts and skips the rows whose key is there. -v adds
+			// how they were written and how long the table took, never a line per statement.
 			progress := func(r seed.TableResult) {
 				n++
-				took := ""
+				more := ""
 				if verbose {
-					took = fmt.Sprintf(" (%s)", time.Since(last).Round(10*time.Microsecond))
+					took := time.Since(last).Round(10 * time.Microsecond).String()
 					last = time.Now()
+					more = " (" + strings.Join(slices.DeleteFunc([]string{r.Via, took}, func(s string) bool { return s == "" }), ", ") + ")"
 				}
-				if output == "text" && !quiet {
-					fmt.Fprintf(w, "%-10s [%*d/%d] %-24s %6d row(s): %d %sinserted, %d %supdated, %d unchanged%s\n",
-						r.Database, width, n, max(tables, n), r.Table, r.Rows, r.Inserted, verb, r.Updated, verb, r.Unchanged, took)
+				if output != "text" || quiet {
+					return
 				}
+				what := fmt.Sprintf("%d %sinserted, %d %supdated, %d unchanged", r.Inserted, verb, r.Updated, verb, r.Unchanged)
+				if r.Database == dbClickHouse {
+					what = fmt.Sprintf("%d %sinserted, %d %sskipped: key already there", r.Inserted, verb, r.Unchanged, verb)
+				}
+				fmt.Fprintf(w, "%-10s [%*d/%d] %-24s %6d row(s): %s%s\n", r.Database, width, n, max(tables, n), r.Table, r.Rows, what, more)
 			}
 			results, err := run.write(ctx, dryRun, progress)
 			if output == "json" {
@@ -162,7 +172,7 @@ func newSeedCmd(a *app) *cobra.Command {
 	cmd.Flags().StringVar(&file, "file", "", "seed file to load instead of a named seed")
 	cmd.Flags().StringVar(&db, "db", dbAll, "which part of the file to load: postgres, clickhouse or all")
 	addOutputFlag(cmd, &output)
-	cmd.Flags().BoolVarP(&verbose, "verbose", "v", false, "also print how long each table took")
+	cmd.Flags().BoolVarP(&verbose, "verbose", "v", false, "also print, per table, how its rows were written and how long it took")
 	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "print only errors")
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "check and count what would be inserted or updated; write nothing")
 	_ = cmd.RegisterFlagCompletionFunc("db", cobra.FixedCompletions([]string{dbPostgres, dbClickHouse, dbAll}, cobra.ShellCompDirectiveNoFileComp))

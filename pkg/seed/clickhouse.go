@@ -426,6 +426,7 @@ func writeCHTable(ctx context.Context, conn chconn.Conn, f *File, t *Table, ct *
 		defer ins.Abort()
 	}
 	blk := newCHBlock(cols)
+	blocks := 0
 	flush := func() error {
 		if blk.n == 0 {
 			return nil
@@ -441,6 +442,7 @@ func writeCHTable(ctx context.Context, conn chconn.Conn, f *File, t *Table, ct *
 		}
 		res.Inserted += blk.n
 		if ins != nil && blk.n > 0 {
+			blocks++
 			if err := ins.Append(blk.columns()); err != nil {
 				return &Error{File: f.Path, Line: t.Line, Table: "clickhouse." + t.Name, Msg: "insert refused: " + err.Error()}
 			}
@@ -524,6 +526,10 @@ func writeCHTable(ctx context.Context, conn chconn.Conn, f *File, t *Table, ct *
 	if ins != nil {
 		if err := ins.Send(); err != nil {
 			return res, &Error{File: f.Path, Line: t.Line, Table: "clickhouse." + t.Name, Msg: "insert refused: " + err.Error()}
+		}
+		res.Via = fmt.Sprintf("1 INSERT of %d block(s)", blocks)
+		if blocks == 0 {
+			res.Via = "nothing to insert"
 		}
 	}
 	return res, nil
