@@ -107,6 +107,17 @@ func TestPromptsOnATerminal(t *testing.T) {
 				return tables + " / history: " + history
 			},
 		})
+		dbDropPrompt(t, "clickhouse", env,
+			"  clickhouse database \"prompts\" at embedded "+data+"/prompts ("+ch+"), with all its data\n",
+			func(t *testing.T) bool {
+				cmd := exec.Command("chquery", `SELECT count() FROM system.databases WHERE name = 'prompts'`)
+				cmd.Env = withEnv(os.Environ(), []string{"CHURL=chdb://" + data + "?database=default", "BROKLE_LIBCHDB=" + lib})
+				out, err := cmd.CombinedOutput()
+				if err != nil {
+					t.Fatalf("%v\n%s", err, out)
+				}
+				return strings.TrimSpace(string(out)) == "1"
+			})
 	})
 }
 
