@@ -116,7 +116,9 @@ func TestScripts(t *testing.T) {
 
 // TestScriptsEmbedded runs the ClickHouse transcripts again on the embedded ClickHouse engine
 // (libchdb, ClickHouse 26): the same commands, store, seed and validate code as on the server,
-// and the scripts that need a modern ClickHouse (the shipped migrations, demo.yaml) run here.
+// and the scripts that need a modern ClickHouse (the shipped migrations, demo.yaml) run here. The
+// team workflow's transcripts (team_*) run too, for their ClickHouse parts: empty migrations,
+// fix, a repository's folders from a subfolder, --env blocks.
 func TestScriptsEmbedded(t *testing.T) {
 	lib, err := chdb.LibraryPath()
 	if err != nil {
@@ -130,8 +132,10 @@ func TestScriptsEmbedded(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	more, _ := filepath.Glob("testdata/script/seed_*.txtar")
-	files = append(files, more...)
+	for _, glob := range []string{"seed_*", "team_*"} {
+		more, _ := filepath.Glob("testdata/script/" + glob + ".txtar")
+		files = append(files, more...)
+	}
 	testscript.Run(t, testscript.Params{
 		Files:               files,
 		RequireExplicitExec: true,

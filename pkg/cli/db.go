@@ -130,9 +130,7 @@ func newDBCmd(a *app) *cobra.Command {
 			return err
 		}
 		for _, n := range skipped {
-			if output == "text" {
-				fmt.Fprintf(a.streams.Err, "%-10s not configured: skipped\n", n)
-			}
+			a.note(output, n, noteSkipped, "not configured: skipped")
 		}
 		if !create {
 			var b strings.Builder
@@ -150,7 +148,7 @@ func newDBCmd(a *app) *cobra.Command {
 				}
 				fmt.Fprintf(a.streams.Err, "About to drop:\n%s", b.String())
 				a.flush()
-				if err := prompt.Confirm(a.raw, false, "drop", "Drop them?"); err != nil {
+				if err := a.confirm(cmd.Context(), "drop", "Drop them?"); err != nil {
 					return err
 				}
 			}
@@ -162,7 +160,7 @@ func newDBCmd(a *app) *cobra.Command {
 				verb = "dropping"
 				// A migration run in the database ends first: its lock is taken (and lost with the
 				// database).
-				unlock, err := a.migrationLock(cmd.Context(), cfg, s.name)
+				unlock, err := a.migrationLock(cmd.Context(), cfg, s.name, output)
 				if err != nil {
 					return err
 				}
@@ -370,14 +368,14 @@ func pingCause(err error) string {
 
 // migrationLock takes the migration lock of a database that is about to be dropped, so a run
 // migrating it finishes first; a database that does not exist has nothing to wait for.
-func (a *app) migrationLock(ctx context.Context, cfg *config.Config, name string) (func(), error) {
+func (a *app) migrationLock(ctx context.Context, cfg *config.Config, name, output string) (func(), error) {
 	t, err := a.open(cfg, &migrateOpts{db: name, output: "text"}, name, false, io.Discard)
 	if err != nil {
 		return nil, err
 	}
 	a.setPhase("waiting for the migration lock of the " + name + " database before dropping it")
 	l, err := t.db.Lock(ctx, cfg.LockTimeout, func(holder string) {
-		fmt.Fprintf(a.streams.Err, "%s: waiting for the migration lock before dropping (held by %s)\n", name, holder)
+		a.note(output, name, noteWaiting, fmt.Sprintf("waiting for the migration lock before dropping (held by %s)", holder))
 	})
 	if err != nil {
 		t.close()

@@ -57,7 +57,7 @@ func newFixCmd(a *app, o *migrateOpts) *cobra.Command {
 					if len(dbs) == 1 {
 						return usagef("fix --db %s: no migrations folder (the built-in migrations are in use): nothing on disk to renumber", db)
 					}
-					fmt.Fprintf(a.streams.Err, "%-10s no migrations folder (built-in migrations): skipped\n", db)
+					a.note(o.output, db, noteSkipped, "no migrations folder (built-in migrations): skipped")
 					continue
 				}
 				src, err := o.source(cfg, db)
@@ -135,7 +135,7 @@ func (a *app) fixConflicts(ctx context.Context, cfg *config.Config, o *migrateOp
 	if err := targetErr(cfg, db); err != nil {
 		var te *target.Error
 		if errors.As(err, &te) && te.NotConfigured {
-			fmt.Fprintf(a.streams.Err, "%-10s not configured: no history to check\n", db)
+			a.note(o.output, db, noteNotChecked, "not configured: no history to check")
 			return nil, nil
 		}
 		return nil, err
@@ -153,7 +153,7 @@ func (a *app) fixConflicts(ctx context.Context, cfg *config.Config, o *migrateOp
 		return nil, cause
 	}
 	if !st.Reachable || st.Error != "" {
-		fmt.Fprintf(a.streams.Err, "%-10s at %s: not checked: %s\n", db, st.Address, firstLine(st.Error))
+		a.note(o.output, db, noteNotChecked, fmt.Sprintf("at %s: not checked: %s", st.Address, firstLine(st.Error)))
 		return nil, nil
 	}
 	recorded := map[int64]string{}

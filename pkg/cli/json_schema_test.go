@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -131,6 +133,10 @@ func TestJSONSchemas(t *testing.T) {
 			}
 		}
 	}
+	chSeed := filepath.Join(tmp, "ch.yaml")
+	if err := os.WriteFile(chSeed, []byte("clickhouse:\n  events:\n    - {id: e1}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	testdb.Exec(t, goosed,
 		"CREATE TABLE goose_db_version (id serial PRIMARY KEY, version_id bigint NOT NULL, is_applied boolean NOT NULL, tstamp timestamp DEFAULT now())",
 		"INSERT INTO goose_db_version (version_id, is_applied) VALUES (0, true), (1, true)")
@@ -182,6 +188,7 @@ func TestJSONSchemas(t *testing.T) {
 		{doc: "migrate status", args: []string{"migrate", "status", "--db", "clickhouse", "--dir", chDir}, ch: true},
 		{doc: "db create, drop", args: []string{"db", "drop", "--db", "postgres", "--yes", "--postgres-url", doomed}},
 		{doc: "migrate fix", args: []string{"migrate", "fix", "--db", "postgres", "--dir", fixDir, "--dry-run", "--postgres-url", down}},
+		{doc: "notes", args: []string{"migrate", "fix", "--db", "postgres", "--dir", fixDir, "--dry-run", "--postgres-url", down}, stderr: true},
 		{doc: "migrate fix", args: []string{"migrate", "fix", "--db", "postgres", "--dir", fixDir, "--postgres-url", down}},
 		// Errors: bad usage, a flag parse error, a failure while running.
 		{doc: "errors", args: []string{"migrate", "up", "--db", "nope"}, code: 2, stderr: true},
@@ -191,6 +198,10 @@ func TestJSONSchemas(t *testing.T) {
 		{doc: "errors", args: []string{"migrate", "force", "--db", "postgres", "--version", "999", "--yes"}, code: 2, stderr: true},
 		{doc: "errors", args: []string{"migrate", "up", "--db", "postgres", "--postgres-url", down}, code: 1, stderr: true},
 		{doc: "migrate up, down, redo, reset", args: []string{"migrate", "up", "--db", "postgres", "--postgres-url", down}, code: 1},
+		// Notes: a database left out (--db all and its URL empty).
+		{doc: "notes", args: []string{"migrate", "status"}, env: []string{"BROKLE_CLICKHOUSE_URL="}, code: -1, stderr: true},
+		{doc: "notes", args: []string{"db", "create"}, env: []string{"BROKLE_CLICKHOUSE_URL="}, stderr: true},
+		{doc: "notes", args: []string{"seed", "--file", chSeed}, env: []string{"BROKLE_CLICKHOUSE_URL="}, code: 2, stderr: true},
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
@@ -211,26 +222,60 @@ func TestJSONSchemas(t *testing.T) {
 			t.Errorf("%s: exit %d, want %d\n%s%s", name, r.code, c.code, r.stdout, r.stderr)
 			continue
 		}
-		text := r.stdout
+		// With -o json, stderr holds JSON documents and nothing else: notes, then at most one
+		// error (with the exit code), each as docs/json.md documents it.
+		var onStderr []string
+		dec := json.NewDecoder(strings.NewReader(r.stderr))
+		for {
+			var got any
+			if err := dec.Decode(&got); err == io.EOF {
+				break
+			} else if err != nil {
+				t.Errorf("%s: stderr holds something that is not a JSON document: %v\n%s", name, err, r.stderr)
+				break
+			}
+			m, _ := got.(map[string]any)
+			kind := ""
+			switch {
+			case m["note"] != nil:
+				kind = "notes"
+			case m["error"] != nil:
+				kind = "errors"
+				if e, _ := m["error"].(map[string]any); e == nil || e["exit_code"] != float64(r.code) || r.code == 0 {
+					t.Errorf("%s: an error on stderr, exit %d:\n%s", name, r.code, r.stderr)
+				}
+			default:
+				t.Errorf("%s: a JSON document on stderr that is neither a note nor an error:\n%s", name, r.stderr)
+				continue
+			}
+			if len(onStderr) > 0 && onStderr[len(onStderr)-1] == "errors" {
+				t.Errorf("%s: something on stderr after the error:\n%s", name, r.stderr)
+			}
+			onStderr = append(onStderr, kind)
+			seen[kind] = true
+			if m["schema"] != float64(1) {
+				t.Errorf("%s: no \"schema\": 1 on stderr\n%s", name, r.stderr)
+			}
+			if diff := sameShape(docs[kind], got, "$"); len(diff) > 0 {
+				t.Errorf("%s: stderr differs from docs/json.md %q:\n  %s\n%s", name, kind, strings.Join(diff, "\n  "), r.stderr)
+			}
+		}
 		if c.stderr {
-			text = r.stderr
+			if !slices.Contains(onStderr, c.doc) {
+				t.Errorf("%s: no %s on stderr:\n%s", name, c.doc, r.stderr)
+			}
+			continue
 		}
 		var got any
-		if err := json.Unmarshal([]byte(text), &got); err != nil {
+		if err := json.Unmarshal([]byte(r.stdout), &got); err != nil {
 			t.Errorf("%s: not one JSON document: %v\nstdout:\n%s\nstderr:\n%s", name, err, r.stdout, r.stderr)
 			continue
 		}
 		if m, ok := got.(map[string]any); !ok || m["schema"] != float64(1) {
-			t.Errorf("%s: no \"schema\": 1\n%s", name, text)
+			t.Errorf("%s: no \"schema\": 1\n%s", name, r.stdout)
 		}
 		if diff := sameShape(doc, got, "$"); len(diff) > 0 {
-			t.Errorf("%s: differs from docs/json.md %q:\n  %s\n%s", name, c.doc, strings.Join(diff, "\n  "), text)
-		}
-		if c.stderr {
-			e := got.(map[string]any)["error"].(map[string]any)
-			if e["exit_code"] != float64(r.code) {
-				t.Errorf("%s: error.exit_code %v, exit %d", name, e["exit_code"], r.code)
-			}
+			t.Errorf("%s: differs from docs/json.md %q:\n  %s\n%s", name, c.doc, strings.Join(diff, "\n  "), r.stdout)
 		}
 	}
 	for d := range docs {

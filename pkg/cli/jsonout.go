@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/brokle-ai/brokle/pkg/migrate"
@@ -91,4 +92,22 @@ func runJSON(r *migrate.Run, errMsg any) map[string]any {
 		"count": len(steps), "duration_ms": float64(r.Duration.Microseconds()) / 1000,
 		"migrations": steps, "error": errMsg,
 	}
+}
+
+// Kinds of note.
+const (
+	noteSkipped    = "skipped"     // a database the command leaves out (not configured, no folder)
+	noteNotChecked = "not checked" // a database the command could not ask
+	noteWaiting    = "waiting"     // the command waits (for a lock)
+)
+
+// note tells the user something about one database that is not an error: a line on stderr, or,
+// with --output json, a document there (docs/json.md, "notes"), so that a script reading JSON
+// never meets text on either stream.
+func (a *app) note(output, database, kind, msg string) {
+	if output == "json" {
+		_ = writeJSON(a.streams.Err, map[string]any{"schema": 1, "note": map[string]any{"database": database, "kind": kind, "message": msg}})
+		return
+	}
+	fmt.Fprintf(a.streams.Err, "%-10s %s\n", database, msg)
 }

@@ -214,7 +214,7 @@ func (a *app) selected(cfg *config.Config, o *migrateOpts, dbs []string) ([]stri
 		err := targetErr(cfg, d)
 		var te *target.Error
 		if errors.As(err, &te) && te.NotConfigured {
-			fmt.Fprintf(a.streams.Err, "%-10s not configured (%s is empty, from %s): skipped\n", d, te.Origin.Key, te.Origin.Source)
+			a.note(o.output, d, noteSkipped, fmt.Sprintf("not configured (%s is empty, from %s): skipped", te.Origin.Key, te.Origin.Source))
 			if firstErr == nil {
 				firstErr = err
 			}
@@ -419,6 +419,7 @@ func (a *app) runChange(cmd *cobra.Command, o *migrateOpts, action string) error
 			}
 			plans = append(plans, p)
 		}
+		a.setPhase("writing the plan (nothing was changed)")
 		return printPlans(out, o.output, plans)
 	}
 	if action != "up" {
@@ -434,7 +435,7 @@ func (a *app) runChange(cmd *cobra.Command, o *migrateOpts, action string) error
 			plans = append(plans, p)
 			t.engine.Confirmed(p)
 		}
-		if err := a.confirmPlans(o, "run migrate "+action+" on "+strings.Join(dbs, " and "), plans); err != nil {
+		if err := a.confirmPlans(ctx, o, "run migrate "+action+" on "+strings.Join(dbs, " and "), plans); err != nil {
 			return err
 		}
 	}
@@ -516,7 +517,7 @@ func roundTotal(d time.Duration) time.Duration {
 
 // confirmPlans shows what the plans change and asks; with --yes it goes ahead, and with neither
 // a terminal nor --yes it refuses, naming what it would have done.
-func (a *app) confirmPlans(o *migrateOpts, action string, plans []*migrate.Plan) error {
+func (a *app) confirmPlans(ctx context.Context, o *migrateOpts, action string, plans []*migrate.Plan) error {
 	var b strings.Builder
 	changes := 0
 	for _, p := range plans {
@@ -562,7 +563,13 @@ func (a *app) confirmPlans(o *migrateOpts, action string, plans []*migrate.Plan)
 	}
 	fmt.Fprint(a.streams.Err, b.String())
 	a.flush()
-	return prompt.Confirm(a.raw, false, action, a.scrub.String(q))
+	return a.confirm(ctx, action, q)
+}
+
+// confirm asks question on the terminal (the plan is already shown).
+func (a *app) confirm(ctx context.Context, action, question string) error {
+	a.setPhase("waiting for an answer at the prompt (nothing changed yet)")
+	return prompt.Confirm(ctx, a.raw, false, action, a.scrub.String(question))
 }
 
 func describePlan(p *migrate.Plan) string {
@@ -862,7 +869,7 @@ func newForceCmd(a *app, o *migrateOpts) *cobra.Command {
 					return err
 				}
 				p.Extra = []string{fmt.Sprintf("versions <= %d recorded as applied, every other version as not applied, dirty mark cleared", v)}
-				if err := a.confirmPlans(o, "force the version of "+dbs[0], []*migrate.Plan{p}); err != nil {
+				if err := a.confirmPlans(cmd.Context(), o, "force the version of "+dbs[0], []*migrate.Plan{p}); err != nil {
 					return err
 				}
 			}
@@ -924,7 +931,7 @@ func newDropCmd(a *app, o *migrateOpts) *cobra.Command {
 			if o.dryRun {
 				return printPlans(a.streams.Out, o.output, plans)
 			}
-			if err := a.confirmPlans(o, "drop "+strings.Join(dbs, " and "), plans); err != nil {
+			if err := a.confirmPlans(cmd.Context(), o, "drop "+strings.Join(dbs, " and "), plans); err != nil {
 				return err
 			}
 			dropped := []map[string]any{}

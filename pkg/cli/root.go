@@ -66,8 +66,21 @@ type app struct {
 	ran       bool // a RunE started: later errors are the operation's, not cobra's parsing
 	appliedBy string
 
-	mu    sync.Mutex
-	phase string
+	mu       sync.Mutex
+	phase    string
+	reported bool // the run's end is being reported on stderr (by the run, or by Main after a signal)
+}
+
+// claimReport reports whether the caller is the one to say, on stderr, how the run ended: the
+// run itself, or Main when the run did not stop in time after a signal; never both.
+func (a *app) claimReport() bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.reported {
+		return false
+	}
+	a.reported = true
+	return true
 }
 
 // setPhase records what the run is doing, for the message if it is interrupted.
@@ -214,10 +227,29 @@ func Main(args []string, legacy bool) int {
 		case <-time.After(InterruptGrace):
 		case <-sigs:
 		}
-		fmt.Fprintf(a.streams.Err, "error: %s while %s; stopped without waiting for it: check `brokle migrate status` before going on\n", (&errSignal{sig: sig}).Error(), a.currentPhase())
-		a.flush()
+		if !a.claimReport() {
+			// The run is saying how it ended: let it finish saying it.
+			select {
+			case code := <-done:
+				return code
+			case <-time.After(InterruptGrace):
+				return ExitFailed
+			}
+		}
+		msg := fmt.Sprintf("%s while %s; stopped without waiting for it: check `brokle migrate status` before going on", (&errSignal{sig: sig}).Error(), a.currentPhase())
+		if wantsJSON(nil, args) {
+			_ = writeJSON(a.streams.Err, jsonError(msg, ExitFailed))
+		} else {
+			fmt.Fprintf(a.streams.Err, "error: %s\n", msg)
+		}
+		a.outs[1].Flush() // stderr only: the run may be stuck writing stdout (a reader that stopped reading)
 		return ExitFailed
 	}
+}
+
+// jsonError is the document of an error under --output json (docs/json.md, "errors").
+func jsonError(msg string, code int) map[string]any {
+	return map[string]any{"schema": 1, "error": map[string]any{"message": msg, "exit_code": code}}
 }
 
 // Run executes brokle with args and returns the exit code.
@@ -253,13 +285,18 @@ func (a *app) run(ctx context.Context, args []string) (code int) {
 		return ee.code
 	}
 	msg := err.Error()
-	if cause := context.Cause(ctx); cause != nil && !isExplained(err) {
+	if cause := context.Cause(ctx); cause != nil && errors.Is(err, prompt.ErrInterrupted) {
+		msg = fmt.Sprintf("%s at the prompt: nothing was changed", cause.Error())
+	} else if cause != nil && !isExplained(err) {
 		msg = fmt.Sprintf("%s while %s", cause.Error(), a.currentPhase())
 	}
 	code = exitCode(err, a.ran)
+	if !a.claimReport() {
+		return code // Main said it already (an interrupt the run did not stop for in time)
+	}
 	if wantsJSON(cmd, args) {
 		// A script that asked for JSON reads its errors as JSON too (docs/json.md, "errors").
-		_ = writeJSON(a.streams.Err, map[string]any{"schema": 1, "error": map[string]any{"message": msg, "exit_code": code}})
+		_ = writeJSON(a.streams.Err, jsonError(msg, code))
 		return code
 	}
 	first, rest, _ := strings.Cut(msg, "\n")

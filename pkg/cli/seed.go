@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -32,8 +34,9 @@ func newSeedCmd(a *app) *cobra.Command {
 		Short: "Load a seed: seeds/NAME.yaml (dev, demo, test) or --file PATH",
 		Long: "Load a seed file into PostgreSQL (top-level tables) and ClickHouse (the clickhouse: section).\n" +
 			"Tables and columns are checked against the live catalog first; PostgreSQL rows are written in\n" +
-			"foreign-key order as upserts on the primary key, in one transaction. One line per table with a\n" +
-			"[n/N] counter, then a summary.",
+			"foreign-key order as upserts on the primary key, in one transaction; ClickHouse rows whose key is\n" +
+			"already there are skipped. One line per table with a [n/N] counter, then a summary; -v adds how\n" +
+			"each table's rows were written and how long it took.",
 		Example: "  brokle seed dev\n  brokle seed demo --db postgres\n  brokle seed --file seeds/custom.yaml --dry-run\n  brokle seed test -o json",
 		Args:    cobra.MaximumNArgs(1),
 		ValidArgsFunction: func(cmd *cobra.Command, args []string, _ string) ([]string, cobra.ShellCompDirective) {
@@ -83,7 +86,8 @@ func newSeedCmd(a *app) *cobra.Command {
 			if dryRun {
 				verb = "would be "
 			}
-			run := &seedRun{cfg: cfg, f: f, phase: a.setPhase}
+			run := &seedRun{cfg: cfg, f: f, phase: a.setPhase, skip: len(dbs) > 1,
+				note: func(db, msg string) { a.note(output, db, noteSkipped, msg) }}
 			defer run.close()
 			// Check everything against both catalogs before writing anything.
 			if err := run.check(ctx, dbs); err != nil {
@@ -102,17 +106,25 @@ func newSeedCmd(a *app) *cobra.Command {
 			n, width := 0, len(strconv.Itoa(tables))
 			start := time.Now()
 			last := start
+			// One line per table: its rows, and what happened to them: PostgreSQL upserts (inserted,
+			// updated, unchanged), ClickHouse inserts and skips the rows whose key is there. -v adds
+			// how they were written and how long the table took, never a line per statement.
 			progress := func(r seed.TableResult) {
 				n++
-				took := ""
+				more := ""
 				if verbose {
-					took = fmt.Sprintf(" (%s)", time.Since(last).Round(10*time.Microsecond))
+					took := time.Since(last).Round(10 * time.Microsecond).String()
 					last = time.Now()
+					more = " (" + strings.Join(slices.DeleteFunc([]string{r.Via, took}, func(s string) bool { return s == "" }), ", ") + ")"
 				}
-				if output == "text" && !quiet {
-					fmt.Fprintf(w, "%-10s [%*d/%d] %-24s %6d row(s): %d %sinserted, %d %supdated, %d unchanged%s\n",
-						r.Database, width, n, max(tables, n), r.Table, r.Rows, r.Inserted, verb, r.Updated, verb, r.Unchanged, took)
+				if output != "text" || quiet {
+					return
 				}
+				what := fmt.Sprintf("%d %sinserted, %d %supdated, %d unchanged", r.Inserted, verb, r.Updated, verb, r.Unchanged)
+				if r.Database == dbClickHouse {
+					what = fmt.Sprintf("%d %sinserted, %d %sskipped: key already there", r.Inserted, verb, r.Unchanged, verb)
+				}
+				fmt.Fprintf(w, "%-10s [%*d/%d] %-24s %6d row(s): %s%s\n", r.Database, width, n, max(tables, n), r.Table, r.Rows, what, more)
 			}
 			results, err := run.write(ctx, dryRun, progress)
 			if output == "json" {
@@ -160,7 +172,7 @@ func newSeedCmd(a *app) *cobra.Command {
 	cmd.Flags().StringVar(&file, "file", "", "seed file to load instead of a named seed")
 	cmd.Flags().StringVar(&db, "db", dbAll, "which part of the file to load: postgres, clickhouse or all")
 	addOutputFlag(cmd, &output)
-	cmd.Flags().BoolVarP(&verbose, "verbose", "v", false, "also print how long each table took")
+	cmd.Flags().BoolVarP(&verbose, "verbose", "v", false, "also print, per table, how its rows were written and how long it took")
 	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "print only errors")
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "check and count what would be inserted or updated; write nothing")
 	_ = cmd.RegisterFlagCompletionFunc("db", cobra.FixedCompletions([]string{dbPostgres, dbClickHouse, dbAll}, cobra.ShellCompDirectiveNoFileComp))
@@ -244,7 +256,10 @@ func unwrapPath(err error) error {
 // seedRun holds the connections of one seed run.
 type seedRun struct {
 	phase func(string)
-	cfg   *config.Config
+	// skip: a database that is not configured is left out, with a note (--db all), not refused.
+	skip bool
+	note func(db, msg string)
+	cfg  *config.Config
 	// pgTarget and chTarget, when set, are where to seed instead of the configured databases.
 	pgTarget *target.Postgres
 	chTarget *target.ClickHouse
@@ -264,14 +279,31 @@ func (r *seedRun) close() {
 	}
 }
 
+// skipped reports whether db is left out because it is not configured (err says so) and the run
+// may skip it; the user is told.
+func (r *seedRun) skipped(db string, err error) bool {
+	var te *target.Error
+	if !r.skip || !errors.As(err, &te) || !te.NotConfigured {
+		return false
+	}
+	if r.note != nil {
+		r.note(db, fmt.Sprintf("not configured (%s is empty, from %s): skipped", te.Origin.Key, te.Origin.Source))
+	}
+	return true
+}
+
 func (r *seedRun) check(ctx context.Context, dbs []string) error {
 	r.phase("checking " + r.f.Path + " against the catalogs (nothing written yet)")
+	var skipped error // the first database left out; when every one is, the run refuses with it
 	for _, d := range dbs {
 		switch {
 		case d == dbPostgres && len(r.f.Postgres) > 0:
 			t, err := r.pgTarget, error(nil)
 			if t == nil {
-				if t, err = r.cfg.Postgres(); err != nil {
+				if t, err = r.cfg.Postgres(); r.skipped(dbPostgres, err) {
+					skipped = cmp.Or(skipped, err)
+					continue
+				} else if err != nil {
 					return err
 				}
 			}
@@ -288,7 +320,10 @@ func (r *seedRun) check(ctx context.Context, dbs []string) error {
 		case d == dbClickHouse && len(r.f.ClickHouse) > 0:
 			t, err := r.chTarget, error(nil)
 			if t == nil {
-				if t, err = r.cfg.ClickHouse(); err != nil {
+				if t, err = r.cfg.ClickHouse(); r.skipped(dbClickHouse, err) {
+					skipped = cmp.Or(skipped, err)
+					continue
+				} else if err != nil {
 					return err
 				}
 			}
@@ -302,6 +337,9 @@ func (r *seedRun) check(ctx context.Context, dbs []string) error {
 				return err
 			}
 		}
+	}
+	if r.pg == nil && r.ch == nil && skipped != nil {
+		return skipped
 	}
 	return nil
 }

@@ -47,7 +47,7 @@ func newUnlockCmd(a *app, o *migrateOpts) *cobra.Command {
 				return &migrate.ErrInput{Msg: fmt.Sprintf("%s: the lock is PostgreSQL's session lock, held by %s: the server frees it when that session ends (stop the run, or pg_terminate_backend its pid)", dbs[0], holder)}
 			}
 			p := &migrate.Plan{Database: dbs[0], Address: t.db.Address(), Action: "unlock", Extra: []string{"break the migration lock, if a run that is gone holds it"}}
-			if err := a.confirmPlans(o, "break the migration lock of "+dbs[0], []*migrate.Plan{p}); err != nil {
+			if err := a.confirmPlans(cmd.Context(), o, "break the migration lock of "+dbs[0], []*migrate.Plan{p}); err != nil {
 				return err
 			}
 			who, err := u.Unlock(cmd.Context(), force)

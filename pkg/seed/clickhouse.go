@@ -459,6 +459,7 @@ func writeCHTable(ctx context.Context, conn chconn.Conn, f *File, t *Table, ct *
 		defer ins.Abort()
 	}
 	blk := newCHBlock(cols)
+	blocks := 0
 	flush := func() error {
 		if blk.n == 0 {
 			return nil
@@ -477,6 +478,7 @@ func writeCHTable(ctx context.Context, conn chconn.Conn, f *File, t *Table, ct *
 		}
 		res.Inserted += blk.n
 		if ins != nil && blk.n > 0 {
+			blocks++
 			if err := ins.Append(blk.columns()); err != nil {
 				return &Error{File: f.Path, Line: t.Line, Table: "clickhouse." + t.Name, Msg: "insert refused: " + err.Error()}
 			}
@@ -565,6 +567,10 @@ func writeCHTable(ctx context.Context, conn chconn.Conn, f *File, t *Table, ct *
 	if ins != nil {
 		if err := ins.Send(); err != nil {
 			return res, &Error{File: f.Path, Line: t.Line, Table: "clickhouse." + t.Name, Msg: "insert refused: " + err.Error()}
+		}
+		res.Via = fmt.Sprintf("1 INSERT of %d block(s)", blocks)
+		if blocks == 0 {
+			res.Via = "nothing to insert"
 		}
 	}
 	return res, nil

@@ -488,6 +488,8 @@ type TableResult struct {
 	Inserted  int    `json:"inserted"`
 	Updated   int    `json:"updated"`
 	Unchanged int    `json:"unchanged"`
+	// Via is how the rows were written (seed -v): the statements, COPY, ClickHouse's blocks.
+	Via string `json:"-"`
 }
 
 // WritePG upserts the file's PostgreSQL rows in one transaction: all of them or none. With
@@ -501,14 +503,17 @@ func WritePG(ctx context.Context, conn *pgx.Conn, f *File, cat PGCatalog, dryRun
 	var results []TableResult
 	for _, t := range OrderPG(f.Postgres, cat) {
 		res := TableResult{Database: "postgres", Table: t.Name, Rows: t.Len()}
+		var vias []string
 		for _, g := range rowGroups(t) {
-			ins, upd, err := upsertGroup(ctx, tx, f, t, cat[t.Name], g)
+			ins, upd, via, err := upsertGroup(ctx, tx, f, t, cat[t.Name], g)
 			if err != nil {
 				return nil, err
 			}
 			res.Inserted += ins
 			res.Updated += upd
+			vias = append(vias, via)
 		}
+		res.Via = strings.Join(vias, " + ")
 		res.Unchanged = res.Rows - res.Inserted - res.Updated
 		results = append(results, res)
 		if progress != nil {
@@ -694,13 +699,14 @@ func scanCounts(rows pgx.Rows) (inserted, updated int, err error) {
 	return inserted, updated, rows.Err()
 }
 
-func upsertGroup(ctx context.Context, tx pgx.Tx, f *File, t *Table, ct *PGTable, g rowGroup) (inserted, updated int, err error) {
+func upsertGroup(ctx context.Context, tx pgx.Tx, f *File, t *Table, ct *PGTable, g rowGroup) (inserted, updated int, via string, err error) {
 	if g.n >= CopyThreshold {
 		return copyGroup(ctx, tx, f, t, ct, g)
 	}
 	if g, err = g.loaded(); err != nil {
-		return 0, 0, readError(f, t, err)
+		return 0, 0, "", readError(f, t, err)
 	}
+	statements := 0
 	table := pgx.Identifier{t.Name}.Sanitize()
 	types := make([]string, len(g.cols))
 	for i, c := range g.cols {
@@ -721,7 +727,7 @@ func upsertGroup(ctx context.Context, tx pgx.Tx, f *File, t *Table, ct *PGTable,
 			for j, c := range g.cols {
 				s, ok, err := pgText(r.Vals[c], types[j])
 				if err != nil {
-					return 0, 0, &Error{File: f.Path, Line: r.Vals[c].Line, Table: t.Name, Column: c, Msg: err.Error(), Input: true}
+					return 0, 0, "", &Error{File: f.Path, Line: r.Vals[c].Line, Table: t.Name, Column: c, Msg: err.Error(), Input: true}
 				}
 				if j > 0 {
 					b.WriteString(", ")
@@ -742,19 +748,20 @@ func upsertGroup(ctx context.Context, tx pgx.Tx, f *File, t *Table, ct *PGTable,
 			ins, upd, err = scanCounts(rows)
 		}
 		if err != nil {
-			return 0, 0, dbError(f, t, rowGroup{cols: g.cols, n: len(chunk), rows: chunk}, err)
+			return 0, 0, "", dbError(f, t, rowGroup{cols: g.cols, n: len(chunk), rows: chunk}, err)
 		}
 		inserted += ins
 		updated += upd
+		statements++
 	}
-	return inserted, updated, nil
+	return inserted, updated, fmt.Sprintf("%d INSERT ... ON CONFLICT", statements), nil
 }
 
 // copyGroup writes a large group with COPY, as text PostgreSQL casts to each column's type itself
 // (the way psql's \copy does), streamed from the file as it is read. Into the table straight
 // when none of the rows is there yet (a seed's first run); when one is (a unique violation), the
 // COPY is rolled back and the rows go into a temporary table and one INSERT ... ON CONFLICT.
-func copyGroup(ctx context.Context, tx pgx.Tx, f *File, t *Table, ct *PGTable, g rowGroup) (inserted, updated int, err error) {
+func copyGroup(ctx context.Context, tx pgx.Tx, f *File, t *Table, ct *PGTable, g rowGroup) (inserted, updated int, via string, err error) {
 	pg := tx.Conn().PgConn()
 	cols := quoteCols(g.cols, "")
 	types := make([]string, len(g.cols))
@@ -764,19 +771,19 @@ func copyGroup(ctx context.Context, tx pgx.Tx, f *File, t *Table, ct *PGTable, g
 	produce := func(w *copyWriter) error { return writeCopyRows(w, f, t, g, types) }
 
 	if _, err := tx.Exec(ctx, "SAVEPOINT brokle_seed_copy"); err != nil {
-		return 0, 0, err
+		return 0, 0, "", err
 	}
 	n, err := copyFrom(ctx, pg, fmt.Sprintf("COPY %s (%s) FROM STDIN", pgx.Identifier{t.Name}.Sanitize(), cols), produce)
 	if err == nil {
 		_, err = tx.Exec(ctx, "RELEASE SAVEPOINT brokle_seed_copy")
-		return int(n), 0, err
+		return int(n), 0, "COPY", err
 	}
 	var pe *pgconn.PgError
 	if !errors.As(err, &pe) || pe.Code != "23505" { // anything but a unique violation is the row's fault
-		return 0, 0, copyError(f, t, g, err)
+		return 0, 0, "", copyError(f, t, g, err)
 	}
 	if _, err := tx.Exec(ctx, "ROLLBACK TO SAVEPOINT brokle_seed_copy"); err != nil {
-		return 0, 0, err
+		return 0, 0, "", err
 	}
 
 	tmpName := "brokle_seed_" + t.Name
@@ -788,10 +795,10 @@ func copyGroup(ctx context.Context, tx pgx.Tx, f *File, t *Table, ct *PGTable, g
 		casts[i] = pgx.Identifier{c}.Sanitize() + "::" + ct.Columns[c].Base
 	}
 	if _, err := tx.Exec(ctx, fmt.Sprintf("CREATE TEMP TABLE %s (%s) ON COMMIT DROP", tmp, strings.Join(textCols, ", "))); err != nil {
-		return 0, 0, err
+		return 0, 0, "", err
 	}
 	if _, err := copyFrom(ctx, pg, fmt.Sprintf("COPY %s (%s) FROM STDIN", tmp, cols), produce); err != nil {
-		return 0, 0, copyError(f, t, g, err)
+		return 0, 0, "", copyError(f, t, g, err)
 	}
 	rows, err := tx.Query(ctx, counted(fmt.Sprintf("INSERT INTO %s (%s) SELECT %s FROM %s%s",
 		pgx.Identifier{t.Name}.Sanitize(), cols, strings.Join(casts, ", "), tmp, conflictClause(t.Name, ct.PK, g.cols, types))))
@@ -799,10 +806,10 @@ func copyGroup(ctx context.Context, tx pgx.Tx, f *File, t *Table, ct *PGTable, g
 		inserted, updated, err = scanCounts(rows)
 	}
 	if err != nil {
-		return 0, 0, dbError(f, t, g, err)
+		return 0, 0, "", dbError(f, t, g, err)
 	}
 	_, err = tx.Exec(ctx, "DROP TABLE "+tmp)
-	return inserted, updated, err
+	return inserted, updated, "COPY into a temporary table + 1 INSERT ... ON CONFLICT", err
 }
 
 // writeCopyRows writes the group's rows as COPY text.

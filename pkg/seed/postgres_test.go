@@ -134,7 +134,7 @@ func TestWritePGCopyMatchesInsert(t *testing.T) {
 	for _, g := range groupByColumns(tb.Rows) {
 		for start := 0; start < len(g.rows); start += CopyThreshold - 1 {
 			chunk := g.rows[start:min(start+CopyThreshold-1, len(g.rows))]
-			if _, _, err := upsertGroup(ctx, tx, full, tb, cat["things_b"], rowGroup{cols: g.cols, n: len(chunk), rows: chunk}); err != nil {
+			if _, _, _, err := upsertGroup(ctx, tx, full, tb, cat["things_b"], rowGroup{cols: g.cols, n: len(chunk), rows: chunk}); err != nil {
 				t.Fatal(err)
 			}
 		}
