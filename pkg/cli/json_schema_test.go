@@ -99,6 +99,7 @@ func TestJSONSchemas(t *testing.T) {
 	fresh := testdb.Postgres(t)  // baseline
 	goosed := testdb.Postgres(t) // adopt
 	doomed := testdb.Postgres(t) // db drop
+	empty := testdb.Postgres(t)  // an empty migration
 	env := []string{"BROKLE_POSTGRES_URL=" + pg, "NO_COLOR=1", "USER=tester"}
 	var ch string
 	if _, err := testdb.ProbeClickHouse(); err == nil {
@@ -110,6 +111,7 @@ func TestJSONSchemas(t *testing.T) {
 	}
 	tmp := t.TempDir()
 	pgDir, chDir, newDir, fixDir := filepath.Join(tmp, "pg"), filepath.Join(tmp, "ch"), filepath.Join(tmp, "new"), filepath.Join(tmp, "fix")
+	emptyDir := filepath.Join(tmp, "empty")
 	for dir, files := range map[string]map[string]string{
 		pgDir: {
 			"000001_a.sql": "-- +migrate Up\nCREATE TABLE IF NOT EXISTS a (id int PRIMARY KEY);\n-- +migrate Down\nDROP TABLE IF EXISTS a;\n",
@@ -119,6 +121,9 @@ func TestJSONSchemas(t *testing.T) {
 			"000001_events.sql": "-- +migrate Up\nCREATE TABLE IF NOT EXISTS events (id String, ts DateTime) ENGINE = MergeTree PARTITION BY toYYYYMM(ts) ORDER BY id;\n-- +migrate Down\nDROP TABLE IF EXISTS events;\n",
 		},
 		newDir: {},
+		emptyDir: {
+			"000001_nothing_yet.sql": "-- +migrate Up\n-- +migrate Down\n",
+		},
 		fixDir: {
 			"000001_a.sql":         "-- +migrate Up\nSELECT 1;\n-- +migrate Down\nSELECT 1;\n",
 			"20260102150405_b.sql": "-- +migrate Up\nSELECT 2;\n-- +migrate Down\nSELECT 2;\n",
@@ -190,6 +195,8 @@ func TestJSONSchemas(t *testing.T) {
 		{doc: "migrate fix", args: []string{"migrate", "fix", "--db", "postgres", "--dir", fixDir, "--dry-run", "--postgres-url", down}},
 		{doc: "notes", args: []string{"migrate", "fix", "--db", "postgres", "--dir", fixDir, "--dry-run", "--postgres-url", down}, stderr: true},
 		{doc: "migrate fix", args: []string{"migrate", "fix", "--db", "postgres", "--dir", fixDir, "--postgres-url", down}},
+		// A warning: an empty Up applied.
+		{doc: "notes", args: []string{"migrate", "up", "--db", "postgres", "--dir", emptyDir, "--postgres-url", empty}, stderr: true},
 		// Errors: bad usage, a flag parse error, a failure while running.
 		{doc: "errors", args: []string{"migrate", "up", "--db", "nope"}, code: 2, stderr: true},
 		{doc: "errors", args: []string{"migrate", "up", "--steps", "x"}, code: 2, stderr: true},

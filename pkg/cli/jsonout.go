@@ -1,7 +1,9 @@
 package cli
 
 import (
+	"bytes"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/brokle-ai/brokle/pkg/migrate"
@@ -99,7 +101,30 @@ const (
 	noteSkipped    = "skipped"     // a database the command leaves out (not configured, no folder)
 	noteNotChecked = "not checked" // a database the command could not ask
 	noteWaiting    = "waiting"     // the command waits (for a lock)
+	noteWarning    = "warning"     // something the user should look at (an empty Up applied)
 )
+
+// noteLines is where the engine's "warning: DB: ..." lines go under --output json: each line
+// becomes a note of kind warning.
+type noteLines struct {
+	a        *app
+	database string
+	buf      []byte
+}
+
+func (n *noteLines) Write(p []byte) (int, error) {
+	n.buf = append(n.buf, p...)
+	for {
+		i := bytes.IndexByte(n.buf, '\n')
+		if i < 0 {
+			return len(p), nil
+		}
+		line := strings.TrimPrefix(string(n.buf[:i]), "warning: ")
+		line = strings.TrimPrefix(line, n.database+": ")
+		n.buf = n.buf[i+1:]
+		n.a.note("json", n.database, noteWarning, line)
+	}
+}
 
 // note tells the user something about one database that is not an error: a line on stderr, or,
 // with --output json, a document there (docs/json.md, "notes"), so that a script reading JSON

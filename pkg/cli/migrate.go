@@ -251,7 +251,10 @@ func (a *app) open(cfg *config.Config, o *migrateOpts, db string, readOnly bool,
 		return nil, err
 	}
 	var warnings io.Writer = a.streams.Err
-	if progress == io.Discard {
+	switch {
+	case o.output == "json":
+		warnings = &noteLines{a: a, database: db} // a JSON note each, not text among JSON
+	case progress == io.Discard:
 		warnings = io.Discard
 	}
 	var d migrate.Database
