@@ -717,9 +717,9 @@ func newStatusCmd(a *app, o *migrateOpts) *cobra.Command {
 	return cmd
 }
 
-// color reports whether stdout gets colour: a terminal, and NO_COLOR not set (no-color.org).
+// color reports whether stdout gets colour: a terminal, and NO_COLOR not set to a value (no-color.org).
 func (a *app) color() bool {
-	if _, set := os.LookupEnv("NO_COLOR"); set {
+	if os.Getenv("NO_COLOR") != "" { // set and not empty, as no-color.org and the prompts read it
 		return false
 	}
 	f, ok := a.raw.Out.(*os.File)
