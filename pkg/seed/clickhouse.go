@@ -101,13 +101,23 @@ func CheckCH(f *File, cat CHCatalog) error {
 		if err := checkKeys(f, t, ct.Keys, "clickhouse."); err != nil {
 			return err
 		}
+		cols := map[string]*chCol{}
 		for _, r := range t.Rows {
 			for _, c := range r.Cols {
 				typ, ok := ct.Columns[c]
 				if !ok {
 					return &Error{File: f.Path, Line: r.Vals[c].Line, Table: "clickhouse." + t.Name, Column: c, Msg: "no such column", Input: true}
 				}
-				if _, err := chValue(r.Vals[c], typ); err != nil {
+				col := cols[c]
+				if col == nil {
+					col = newCHCol(c, typ)
+					cols[c] = col
+				}
+				x, err := chValue(r.Vals[c], typ)
+				if err == nil {
+					err = col.check(x)
+				}
+				if err != nil {
 					return &Error{File: f.Path, Line: r.Vals[c].Line, Table: "clickhouse." + t.Name, Column: c, Msg: err.Error(), Input: true}
 				}
 			}
@@ -133,7 +143,7 @@ func checkCHLazy(f *File, t *Table, ct *CHTable) error {
 		}
 		cols[i] = newCHCol(name, typ)
 		st := &lt.stats[i]
-		if !cols[i].text || st.nulls > 0 && !cols[i].nullable {
+		if !cols[i].str || st.nulls > 0 && !cols[i].nullable {
 			pass = true
 		}
 	}
@@ -148,10 +158,14 @@ func checkCHLazy(f *File, t *Table, ct *CHTable) error {
 			if c == nil {
 				return &Error{File: f.Path, Line: v.line, Table: "clickhouse." + t.Name, Column: lt.cols[v.col], Msg: "no such column", Input: true}
 			}
-			if c.text && (c.nullable || !isNullVal(r, v)) {
+			if c.str && !isNullVal(r, v) {
 				continue
 			}
-			if _, err := c.value(r, v); err != nil {
+			x, err := c.value(r, v)
+			if err == nil {
+				err = c.check(x)
+			}
+			if err != nil {
 				return &Error{File: f.Path, Line: v.line, Table: "clickhouse." + t.Name, Column: c.name, Msg: err.Error(), Input: true}
 			}
 		}
@@ -209,6 +223,37 @@ type chCol struct {
 	text, str bool
 	// dateTime: a DateTime (no time zone of its own) column.
 	dateTime bool
+	// probe is a clickhouse-go column of the type, for the check: a value it refuses would fail
+	// the INSERT after earlier blocks went in, so every value goes through it first.
+	probe column.Interface
+	probed int
+}
+
+// check runs x, c's value of one row, through clickhouse-go's conversion for c's type, as the
+// INSERT will (a DateTime, a Decimal or a UUID written as text, a FixedString's length ...).
+func (c *chCol) check(x any) error {
+	if c.str || x == nil && c.nullable {
+		return nil // a String takes any text
+	}
+	if s, ok := x.(string); ok && c.dateTime {
+		if _, ok := localDateTime(s); ok {
+			return nil
+		}
+	}
+	if c.probe == nil {
+		p, err := column.Type(c.typ).Column(c.name, &column.ServerContext{Timezone: time.Local})
+		if err != nil {
+			return nil // a type clickhouse-go does not know: the server has the last word
+		}
+		c.probe = p
+	}
+	if c.probed++; c.probed%chBlockRows == 0 {
+		c.probe.Reset() // memory stays one block
+	}
+	if err := c.probe.AppendRow(x); err != nil {
+		return fmt.Errorf("is %s: %v", c.typ, err)
+	}
+	return nil
 }
 
 func newCHCol(name, typ string) *chCol {
