@@ -225,7 +225,7 @@ type chCol struct {
 	dateTime bool
 	// probe is a clickhouse-go column of the type, for the check: a value it refuses would fail
 	// the INSERT after earlier blocks went in, so every value goes through it first.
-	probe column.Interface
+	probe  column.Interface
 	probed int
 }
 
