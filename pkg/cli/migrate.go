@@ -127,8 +127,9 @@ func (o *migrateOpts) source(cfg *config.Config, db string) (*migrate.Source, er
 }
 
 // migrationsFolder is the folder a database's migrations come from: --dir, else the configured
-// folder (found from the project root) when it exists on disk; "" for the built-in set, with
-// where a folder was looked for (missing: "" when the setting is empty).
+// folder (found from the project root); "" for the built-in set, with where a folder was looked
+// for (missing: "" when the setting is empty). Only the default folder may be missing (the
+// built-in set then); a folder set to anything else must exist.
 func (o *migrateOpts) migrationsFolder(cfg *config.Config, db string) (dir, missing string, err error) {
 	if o.dir != "" {
 		st, err := os.Stat(o.dir)
@@ -146,8 +147,11 @@ func (o *migrateOpts) migrationsFolder(cfg *config.Config, db string) (dir, miss
 	}
 	st, err := os.Stat(configured)
 	switch {
+	case errors.Is(err, fs.ErrNotExist) && cfg.IsDefault(key):
+		return "", configured, nil // the default folder: a project without its own migrations
 	case errors.Is(err, fs.ErrNotExist):
-		return "", configured, nil
+		// A folder someone named: a typo must not run the built-in migrations instead.
+		return "", "", usagef("migrations folder %s (%s, from %s): no such folder", configured, key, cfg.Origin(key))
 	case err != nil:
 		return "", "", usagef("migrations folder %s (%s, from %s): %v", configured, key, cfg.Origin(key), err)
 	case !st.IsDir():

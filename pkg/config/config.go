@@ -43,11 +43,11 @@ func Keys() []Key {
 		{Name: "postgres.url", Envs: []string{"BROKLE_POSTGRES_URL", "DATABASE_URL"}, Flag: "postgres-url", Secret: true, EmptyOK: true,
 			Default: "postgres://postgres@localhost:5432/brokle?sslmode=disable", Doc: "PostgreSQL URL (or key=value DSN); empty: no PostgreSQL"},
 		{Name: "postgres.migrations_dir", Envs: []string{"BROKLE_POSTGRES_MIGRATIONS_DIR"}, Default: "migrations", EmptyOK: true,
-			Doc: "folder of PostgreSQL migrations, relative to the project root; used when it exists, else the ones built into the binary; empty: always the built-in ones"},
+			Doc: "folder of PostgreSQL migrations, relative to the project root; the default folder is used when it exists, else the ones built into the binary (any other folder must exist); empty: always the built-in ones"},
 		{Name: "clickhouse.url", Envs: []string{"BROKLE_CLICKHOUSE_URL", "CLICKHOUSE_URL"}, Flag: "clickhouse-url", Secret: true, EmptyOK: true,
 			Default: "clickhouse://default@localhost:9000/brokle", Doc: "ClickHouse URL (native protocol); empty: no ClickHouse"},
 		{Name: "clickhouse.migrations_dir", Envs: []string{"BROKLE_CLICKHOUSE_MIGRATIONS_DIR"}, Default: "migrations/clickhouse", EmptyOK: true,
-			Doc: "folder of ClickHouse migrations, relative to the project root; used when it exists, else the ones built into the binary; empty: always the built-in ones"},
+			Doc: "folder of ClickHouse migrations, relative to the project root; the default folder is used when it exists, else the ones built into the binary (any other folder must exist); empty: always the built-in ones"},
 		{Name: "clickhouse.cluster", Envs: []string{"BROKLE_CLICKHOUSE_CLUSTER"},
 			Doc: "cluster name: adds ON CLUSTER and a Replicated engine to brokle's own tables"},
 		{Name: "redis.url", Envs: []string{"BROKLE_REDIS_URL", "REDIS_URL"}, Flag: "redis-url", Secret: true, EmptyOK: true,
@@ -605,6 +605,16 @@ func (c *Config) Settings() []Setting {
 
 // Origin says where a key's value came from.
 func (c *Config) Origin(key string) string { return c.origin[key] }
+
+// IsDefault reports whether key holds its built-in default value, whoever gave it.
+func (c *Config) IsDefault(key string) bool {
+	for _, k := range Keys() {
+		if k.Name == key {
+			return c.values[key] == k.Default
+		}
+	}
+	return false
+}
 
 // Secrets is everything of the configuration that may be a secret, for the scrubber: the
 // password of every URL any layer gave (flag, environment, file, default), also of those that
