@@ -168,7 +168,11 @@ func TestAdversarial(t *testing.T) {
 	add(adversarial{"--env unknown", []string{"migrate", "up", "--db", "postgres", "--env", "prod", "--config", p("envs.yaml")}, nil, 2, `^error: --env prod: no such environment under environments: in .*envs.yaml \(it has staging\)$`})
 	add(adversarial{"migrate.versioning unknown", []string{"migrate", "create", "--db", "postgres", "--dir", p("tmpl"), "--name", "x"}, []string{"BROKLE_MIGRATE_VERSIONING=dates"}, 2, `^error: migrate.versioning "dates" \(from env BROKLE_MIGRATE_VERSIONING\): want sequential or timestamp$`})
 	add(adversarial{"fix of the built-in set", []string{"migrate", "fix", "--db", "postgres", "--postgres-url", pgURL, "--config", p("envs.yaml")}, nil, 2, `^error: fix --db postgres: no migrations folder`})
-	if err := os.WriteFile(p("envs.yaml"), []byte("postgres:\n  migrations_dir: nosuchdir\nenvironments:\n  staging:\n    migrate:\n      lock_timeout: 1s\n"), 0o644); err != nil {
+	if err := os.WriteFile(p("envs.yaml"), []byte("environments:\n  staging:\n    migrate:\n      lock_timeout: 1s\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	add(adversarial{"migrations_dir names no folder", []string{"migrate", "up", "--db", "postgres", "--postgres-url", pgURL, "--config", p("typodir.yaml")}, nil, 2, `^error: migrations folder .*nosuchdir \(postgres.migrations_dir, from file .*typodir.yaml\): no such folder$`})
+	if err := os.WriteFile(p("typodir.yaml"), []byte("postgres:\n  migrations_dir: nosuchdir\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -25,6 +26,7 @@ import (
 	chm "github.com/brokle-ai/brokle/pkg/migrate/clickhouse"
 	"github.com/brokle-ai/brokle/pkg/migrate/postgres"
 	"github.com/brokle-ai/brokle/pkg/prompt"
+	"github.com/brokle-ai/brokle/pkg/scrub"
 	"github.com/brokle-ai/brokle/pkg/target"
 )
 
@@ -648,9 +650,18 @@ func printPlans(w io.Writer, format string, plans []*migrate.Plan) error {
 }
 
 func writeJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
 	enc.SetIndent("", "  ")
-	return enc.Encode(v)
+	if err := enc.Encode(v); err != nil {
+		return err
+	}
+	if sw, ok := w.(*scrub.Writer); ok {
+		_, err := sw.WriteJSON(b.Bytes()) // values scrubbed, brokle's field names kept
+		return err
+	}
+	_, err := w.Write(b.Bytes())
+	return err
 }
 
 func newStatusCmd(a *app, o *migrateOpts) *cobra.Command {

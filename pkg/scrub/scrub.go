@@ -151,7 +151,7 @@ func (s *Scrubber) String(text string) string {
 			if !ok {
 				break
 			}
-			if _, hit := s.windows[w]; hit {
+			if _, hit := s.windows[w]; hit && !s.ownWordAt(text, i, i+len(w)) {
 				mark(i, i+len(w))
 			}
 		}
@@ -162,7 +162,9 @@ func (s *Scrubber) String(text string) string {
 			if j < 0 {
 				break
 			}
-			mark(from+j, from+j+len(f))
+			if !s.ownWordAt(text, from+j, from+j+len(f)) {
+				mark(from+j, from+j+len(f))
+			}
 			from += j + len(f)
 		}
 	}
@@ -183,6 +185,38 @@ func (s *Scrubber) String(text string) string {
 		}
 	}
 	return b.String()
+}
+
+// ownWords are words brokle itself prints whatever the secrets (its tables, services and
+// document fields): a piece of a secret found inside one of them is brokle's text, not the
+// secret's, and is left alone, unless the word is the whole secret.
+var ownWords = map[string]bool{}
+
+func init() {
+	for _, w := range strings.Fields(`postgres postgresql clickhouse redis brokle
+		brokle_schema_migrations brokle_migration_lock brokle_migration_audit brokle_migrations
+		migrations migration migrations_dir applied applied_at applied_by pending dirty drifted
+		missing version versions database databases dotenv_file environment environments
+		project_root history_table checksum duration_ms from_version to_version direction
+		statements source built_in source_note warnings schema default public system`) {
+		ownWords[w] = true
+	}
+}
+
+// ownWordAt reports whether text[from:to], a hit, lies inside one of brokle's own words (the
+// whole run of letters, digits and underscores around it) that is not itself a secret.
+func (s *Scrubber) ownWordAt(text string, from, to int) bool {
+	isWord := func(c byte) bool {
+		return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_'
+	}
+	for from > 0 && isWord(text[from-1]) {
+		from--
+	}
+	for to < len(text) && isWord(text[to]) {
+		to++
+	}
+	w := text[from:to]
+	return ownWords[w] && !s.secrets[w]
 }
 
 // Writer is an output stream that masks secrets. It holds back an unfinished line (a secret
@@ -248,3 +282,68 @@ func (w *Writer) Err() error {
 
 // Underlying is the stream Writer writes to (for terminal checks).
 func (w *Writer) Underlying() io.Writer { return w.w }
+
+// WriteJSON writes an encoded JSON document (one or more values) through w, its string values
+// scrubbed and its keys left as brokle wrote them: a key of lower-case letters, digits and
+// underscores is a field name of brokle's documents (docs/json.md), never data, and masking a
+// piece of it ("***_at" for a password "applied_at") would break the document's shape. Any
+// other key is scrubbed like a value.
+func (w *Writer) WriteJSON(doc []byte) (int, error) {
+	w.Flush() // what went before, in order
+	out := make([]byte, 0, len(doc))
+	for i := 0; i < len(doc); {
+		c := doc[i]
+		if c != '"' {
+			out = append(out, c)
+			i++
+			continue
+		}
+		end := i + 1
+		for end < len(doc) && doc[end] != '"' {
+			if doc[end] == '\\' {
+				end++
+			}
+			end++
+		}
+		if end >= len(doc) {
+			out = append(out, doc[i:]...)
+			break
+		}
+		lit := doc[i : end+1]
+		j := end + 1
+		for j < len(doc) && (doc[j] == ' ' || doc[j] == '\n' || doc[j] == '\t' || doc[j] == '\r') {
+			j++
+		}
+		var s string
+		if j < len(doc) && doc[j] == ':' && fieldName(lit) || json.Unmarshal(lit, &s) != nil {
+			out = append(out, lit...)
+		} else if masked := w.s.String(s); masked == s {
+			out = append(out, lit...)
+		} else {
+			q, _ := json.Marshal(masked)
+			out = append(out, q...)
+		}
+		i = end + 1
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !w.failed {
+		if _, err := w.w.Write(out); err != nil {
+			w.failed, w.err = true, err
+		}
+	}
+	return len(doc), nil
+}
+
+// fieldName reports whether a quoted JSON string is a field name of brokle's own.
+func fieldName(lit []byte) bool {
+	if len(lit) < 3 {
+		return false
+	}
+	for _, c := range lit[1 : len(lit)-1] {
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_') {
+			return false
+		}
+	}
+	return true
+}

@@ -125,3 +125,38 @@ func TestWriterKeepsGoingAfterAFailedWrite(t *testing.T) {
 type failing struct{}
 
 func (failing) Write([]byte) (int, error) { return 0, fmt.Errorf("broken pipe") }
+
+// TestOwnWordsAndJSONFields: a password that is, or shares six characters with, a word brokle
+// prints itself (a table, a service, a document field) leaves that word alone where it is
+// brokle's, and is still masked where it appears itself; JSON field names are never masked, JSON
+// values are.
+func TestOwnWordsAndJSONFields(t *testing.T) {
+	for _, c := range []struct{ secret, text, want string }{
+		{"brokle", `CREATE TABLE "public"."brokle_schema_migrations"`, `CREATE TABLE "public"."brokle_schema_migrations"`},
+		{"postgres123", "postgres at 127.0.0.1:5432/x", "postgres at 127.0.0.1:5432/x"},
+		{"postgres123", "password postgres123 refused", "password *** refused"},
+		{"postgres", "postgres at h", "*** at h"}, // the word is the secret: masked
+		{"applied_at", "applied_at applied_by", "*** applied_by"},
+		{"xapplied_y", "applied_at", "applied_at"},
+		{"s3cretPostgresPW", "url postgres://u:s3cretPostgresPW@h/db", "url postgres://u:***@h/db"},
+		{"s3cretPostgresPW", "stgresP in a word: postgresPW", "*** in a word: p***"},
+	} {
+		if got := New(c.secret).String(c.text); got != c.want {
+			t.Errorf("secret %q: %q -> %q, want %q", c.secret, c.text, got, c.want)
+		}
+	}
+	var out bytes.Buffer
+	w := New("applied_at").NewWriter(&out)
+	doc := "{\n  \"applied_at\": \"2026-11-25\",\n  \"note\": \"password applied_at\",\n  \"a.b\": \"x\",\n  \"Odd applied_at\": 1\n}\n"
+	if _, err := w.WriteJSON([]byte(doc)); err != nil {
+		t.Fatal(err)
+	}
+	want := "{\n  \"applied_at\": \"2026-11-25\",\n  \"note\": \"password ***\",\n  \"a.b\": \"x\",\n  \"Odd ***\": 1\n}\n"
+	if out.String() != want {
+		t.Errorf("JSON scrubbed to\n%s\nwant\n%s", out.String(), want)
+	}
+	var v any
+	if err := json.Unmarshal(out.Bytes(), &v); err != nil {
+		t.Errorf("not JSON any more: %v", err)
+	}
+}
