@@ -933,6 +933,11 @@ func newDropCmd(a *app, o *migrateOpts) *cobra.Command {
 					t.close()
 				}
 			}()
+			for _, name := range dbs { // before anything connects
+				if err := clearable(cfg, name); err != nil {
+					return usagef("%v", err)
+				}
+			}
 			var plans []*migrate.Plan
 			for _, name := range dbs {
 				t, err := a.open(cfg, o, name, o.dryRun, a.streams.Out)
@@ -973,6 +978,22 @@ func newDropCmd(a *app, o *migrateOpts) *cobra.Command {
 	}
 	o.addFlags(cmd, flagDir, flagOutput, flagDryRun, flagYes, flagLockTimeout)
 	return cmd
+}
+
+// clearable refuses migrate drop on a database whose objects are the server's.
+func clearable(cfg *config.Config, db string) error {
+	if db == dbPostgres {
+		t, err := cfg.Postgres()
+		if err != nil {
+			return err
+		}
+		return t.Clearable()
+	}
+	t, err := cfg.ClickHouse()
+	if err != nil {
+		return err
+	}
+	return t.Clearable()
 }
 
 // deref is *p, "" for nil.

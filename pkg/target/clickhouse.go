@@ -331,6 +331,15 @@ func OnCluster(cluster string) string {
 	return " ON CLUSTER " + QuoteIdent(cluster)
 }
 
+// Clearable refuses the databases whose objects belong to the server (migrate drop): system and
+// information_schema. Its default database holds users' tables and may be cleared.
+func (t *ClickHouse) Clearable() error {
+	if t.Database == "system" || strings.EqualFold(t.Database, "information_schema") {
+		return &ErrServerObjects{Service: "ClickHouse", Name: t.Database}
+	}
+	return nil
+}
+
 // Droppable refuses the databases the server itself needs.
 func (t *ClickHouse) Droppable() error {
 	if chSystemDatabases[t.Database] || strings.EqualFold(t.Database, "information_schema") {

@@ -420,6 +420,24 @@ func (t *Postgres) DropDatabase(ctx context.Context) (dropped bool, err error) {
 	return t.createOrDrop(ctx, false)
 }
 
+// ErrServerObjects refuses to drop the objects of a database whose objects are the server's.
+type ErrServerObjects struct {
+	Service, Name string
+}
+
+func (e *ErrServerObjects) Error() string {
+	return fmt.Sprintf("refusing to drop the objects of %s's system database %q: they are the server's; point the URL at your own database", e.Service, e.Name)
+}
+
+// Clearable refuses the databases whose objects belong to the server (migrate drop): the
+// templates every new database is copied from.
+func (t *Postgres) Clearable() error {
+	if t.Database == "template0" || t.Database == "template1" {
+		return &ErrServerObjects{Service: "PostgreSQL", Name: t.Database}
+	}
+	return nil
+}
+
 // Droppable refuses the databases the server itself needs.
 func (t *Postgres) Droppable() error {
 	if pgSystemDatabases[t.Database] {
