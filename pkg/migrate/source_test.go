@@ -86,8 +86,9 @@ func TestLoadErrors(t *testing.T) {
 }
 
 // TestLoadEmptyAndTemplate: an empty Up loads as a migration with no statements (goose and
-// sql-migrate apply it as a no-op); a file exactly as create wrote it is marked a template, and a
-// template with one character changed is not.
+// sql-migrate apply it as a no-op); a file as create wrote it is marked a template, whatever an
+// editor did to its spacing (a blank line, trailing spaces, tabs), and a template with SQL
+// written or a word changed is not.
 func TestLoadEmptyAndTemplate(t *testing.T) {
 	fsys := fstest.MapFS{
 		"1_empty.sql":      {Data: []byte("\n-- +migrate Up\n-- later\n\n-- +migrate Down\nSELECT 1;\n")},
@@ -99,6 +100,9 @@ func TestLoadEmptyAndTemplate(t *testing.T) {
 		"6_written.sql":    {Data: []byte(strings.Replace(PostgresTemplate, "\n\n\n", "\nSELECT 1;\n\n", 1))},
 		"7_whitespace.sql": {Data: []byte(PostgresTemplate + "\n")},
 		"8_ch_renamed.sql": {Data: []byte(strings.ReplaceAll(ClickHouseTemplate, "table_name", "events"))},
+		"9_spaced.sql":     {Data: []byte(strings.ReplaceAll(strings.ReplaceAll(PostgresTemplate, "-- Undo exactly", "--  Undo exactly"), "\n", "  \n"))},
+		"10_ch_tabbed.sql": {Data: []byte(strings.ReplaceAll(ClickHouseTemplate, "    ", "\t") + "\n\n")},
+		"11_worded.sql":    {Data: []byte(strings.Replace(PostgresTemplate, "Undo exactly", "Undo", 1))},
 	}
 	src, err := Load(fsys, "m", LoadOptions{})
 	if err != nil {
@@ -107,7 +111,8 @@ func TestLoadEmptyAndTemplate(t *testing.T) {
 	want := map[int64]struct {
 		ups      int
 		template bool
-	}{1: {0, false}, 2: {0, false}, 3: {0, false}, 4: {0, true}, 5: {1, true}, 6: {1, false}, 7: {0, false}, 8: {1, false}}
+	}{1: {0, false}, 2: {0, false}, 3: {0, false}, 4: {0, true}, 5: {1, true}, 6: {1, false}, 7: {0, true}, 8: {1, false},
+		9: {0, true}, 10: {1, true}, 11: {0, false}}
 	if len(src.Migrations) != len(want) {
 		t.Fatalf("loaded %d migrations, want %d", len(src.Migrations), len(want))
 	}

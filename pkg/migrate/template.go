@@ -43,9 +43,28 @@ SETTINGS index_granularity = 8192;
 DROP TABLE IF EXISTS table_name;
 `
 
-// isTemplate reports whether a file's text (BOM and CRLF normalized) is exactly a template.
+// isTemplate reports whether a file's text (BOM and CRLF normalized) is a template as create
+// wrote it, whatever an editor did to its spacing (a blank line added, trailing spaces, a tab for
+// spaces, a space doubled): the same lines, once their runs of white space are one space.
 func isTemplate(normalized []byte) bool {
-	return bytes.Equal(normalized, []byte(PostgresTemplate)) || bytes.Equal(normalized, []byte(ClickHouseTemplate))
+	f := templateShape(normalized)
+	return bytes.Equal(f, pgTemplateShape) || bytes.Equal(f, chTemplateShape)
+}
+
+var pgTemplateShape, chTemplateShape = templateShape([]byte(PostgresTemplate)), templateShape([]byte(ClickHouseTemplate))
+
+// templateShape is text without its blank lines, each line's white space runs made one space.
+func templateShape(text []byte) []byte {
+	var out []byte
+	for _, line := range bytes.Split(text, []byte("\n")) {
+		fields := bytes.Fields(line)
+		if len(fields) == 0 {
+			continue
+		}
+		out = append(out, bytes.Join(fields, []byte(" "))...)
+		out = append(out, '\n')
+	}
+	return out
 }
 
 // ErrTemplate: up would apply a migration still exactly as create wrote it. Exit 2.
