@@ -86,12 +86,17 @@ func (e *ErrMigration) Error() string {
 		at = fmt.Sprintf(" at statement %d%s (%s)", e.Statement, where, first)
 	}
 	msg := e.Err.Error()
+	var pg *pgconn.PgError
+	isPG := errors.As(e.Err, &pg)
 	if e.ErrorLine > 0 {
 		// The server counts lines within the statement; the user reads the file.
-		msg = serverLineRE.ReplaceAllString(msg, fmt.Sprintf("(%s:%d, col $2)", e.StatementFile, e.ErrorLine))
+		if isPG {
+			msg += fmt.Sprintf(" at %s:%d", e.StatementFile, e.ErrorLine)
+		} else {
+			msg = serverLineRE.ReplaceAllString(msg, fmt.Sprintf("(%s:%d, col $2)", e.StatementFile, e.ErrorLine))
+		}
 	}
-	var pg *pgconn.PgError
-	if errors.As(e.Err, &pg) {
+	if isPG {
 		// PostgreSQL's own DETAIL and HINT lines, as psql shows them.
 		if pg.Detail != "" {
 			msg += "\nDETAIL:  " + pg.Detail
@@ -113,6 +118,14 @@ func (e *ErrMigration) Locate(m *Migration, up bool) {
 	st := sts[e.Statement-1]
 	e.StatementFile, e.StatementLine = st.File, st.Line
 	sm := serverLineRE.FindStringSubmatch(e.Err.Error())
+	var pg *pgconn.PgError
+	if sm == nil && errors.As(e.Err, &pg) && pg.Position > 0 {
+		// PostgreSQL points at a character of the statement: its line within the text sent.
+		runes := []rune(e.StatementText)
+		if int(pg.Position) <= len(runes) {
+			sm = []string{"", strconv.Itoa(1 + strings.Count(string(runes[:pg.Position-1]), "\n"))}
+		}
+	}
 	if sm == nil {
 		return
 	}

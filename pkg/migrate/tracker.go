@@ -19,14 +19,23 @@ type StatementTracker struct {
 
 // Done reports a statement that ran, with nargs arguments, to OnStatement.
 func (t *StatementTracker) Done(query string, nargs int, start time.Time, err error) {
-	if t == nil || t.OnStatement == nil || nargs > 0 {
-		return
-	}
-	switch strings.ToLower(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(query), ";"))) {
-	case "begin", "commit", "rollback":
+	if t == nil || t.OnStatement == nil || !IsMigrationStatement(query, nargs) {
 		return
 	}
 	t.OnStatement(query, time.Since(start), err)
+}
+
+// IsMigrationStatement reports whether a query sent during a migration is one of its own
+// statements: not bookkeeping (which has arguments) nor transaction control.
+func IsMigrationStatement(query string, nargs int) bool {
+	if nargs > 0 {
+		return false
+	}
+	switch strings.ToLower(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(query), ";"))) {
+	case "begin", "commit", "rollback", "begin read write", "begin isolation level serializable":
+		return false
+	}
+	return true
 }
 
 type trackerKey struct{}

@@ -63,7 +63,14 @@ type traced struct {
 
 func (statementTracer) TraceQueryStart(ctx context.Context, _ *pgx.Conn, data pgx.TraceQueryStartData) context.Context {
 	t := migrate.TrackerFrom(ctx)
-	if t == nil || t.OnStatement == nil {
+	if t == nil {
+		return ctx
+	}
+	if migrate.IsMigrationStatement(data.SQL, len(data.Args)) {
+		t.N++ // a failure names the statement and its line
+		t.Last = data.SQL
+	}
+	if t.OnStatement == nil {
 		return ctx
 	}
 	return context.WithValue(ctx, traceStart{}, &traced{t: t, query: data.SQL, nargs: len(data.Args), start: time.Now()})
