@@ -54,6 +54,7 @@ type lazyTable struct {
 type colStat struct {
 	count, nulls int
 	kinds        uint8 // kindScalar | kindList | kindMap
+	maxLen       int   // the longest scalar's text, in bytes as written
 	// unordered: the column's non-null values are not strictly increasing (by length, then
 	// bytes). While a key column is ordered its keys cannot repeat, which saves the check.
 	unordered bool
@@ -220,6 +221,7 @@ func (rs *rowScanner) learnRow(r *flatRow) {
 		default:
 			st.kinds |= kindScalar
 			text := r.text(v)
+			st.maxLen = max(st.maxLen, len(text))
 			if v.kind == vPlain && isNullWord(text) {
 				st.nulls++
 				continue

@@ -373,6 +373,7 @@ func (t *lazyTable) absorb(p *lazyTable) bool {
 		a.count += b.count
 		a.nulls += b.nulls
 		a.kinds |= b.kinds
+		a.maxLen = max(a.maxLen, b.maxLen)
 		switch {
 		case a.unordered:
 		case b.unordered, a.seen && b.seen && !greater(b.first, a.last):

@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -145,12 +146,14 @@ func CheckPG(f *File, cat PGCatalog) error {
 		var suspect func(*flatRow) bool
 		if t.lazy != nil {
 			bad := t.lazy.misfits(ct)
-			if bad == nil {
+			limits, long := t.lazy.tooLong(ct)
+			if bad == nil && !long {
 				continue // its statistics show every column known and every value in shape
 			}
 			suspect = func(r *flatRow) bool {
 				for i := range r.vals {
-					if bad[r.vals[i].col]&r.vals[i].kindBit() != 0 {
+					v := &r.vals[i]
+					if bad != nil && bad[v.col]&v.kindBit() != 0 || limits[v.col] > 0 && v.end-v.start > limits[v.col] {
 						return true
 					}
 				}
@@ -168,6 +171,12 @@ func CheckPG(f *File, cat PGCatalog) error {
 				}
 				if err := checkShape(r.Vals[c], col.Type); err != nil {
 					return &Error{File: f.Path, Line: r.Vals[c].Line, Table: t.Name, Column: c, Msg: err.Error(), Input: true}
+				}
+				if n := lengthLimit(col.Type); n > 0 && r.Vals[c].Kind == yaml.ScalarNode && !IsNull(r.Vals[c]) {
+					if got := utf8.RuneCountInString(r.Vals[c].Value); got > n {
+						return &Error{File: f.Path, Line: r.Vals[c].Line, Table: t.Name, Column: c, Input: true,
+							Msg: fmt.Sprintf("is %s: a value of %d characters is too long", col.Type, got)}
+					}
 				}
 			}
 			return nil
@@ -250,6 +259,33 @@ func (t *lazyTable) misfits(ct *PGTable) []uint8 {
 		return nil
 	}
 	return bad
+}
+
+// lengthLimitRE reads the length of character varying(n) and character(n).
+var lengthLimitRE = regexp.MustCompile(`^(?:character varying|character)\((\d+)\)$`)
+
+// lengthLimit is the most characters a value of typ holds, 0 for no limit.
+func lengthLimit(typ string) int {
+	m := lengthLimitRE.FindStringSubmatch(typ)
+	if m == nil {
+		return 0
+	}
+	n, _ := strconv.Atoi(m[1])
+	return n
+}
+
+// tooLong is, per column, the length limit of its type (0: none), and whether some value of a
+// limited column is written longer than the limit (as bytes: the characters are then counted).
+func (t *lazyTable) tooLong(ct *PGTable) ([]int, bool) {
+	limits := make([]int, len(t.cols))
+	long := false
+	for i, name := range t.cols {
+		if col, ok := ct.Columns[name]; ok {
+			limits[i] = lengthLimit(col.Type)
+			long = long || limits[i] > 0 && t.stats[i].maxLen > limits[i]
+		}
+	}
+	return limits, long
 }
 
 func (v *flatVal) kindBit() uint8 {

@@ -306,7 +306,8 @@ func TestWritePGLargeErrors(t *testing.T) {
 }
 
 // TestWritePGRefusesWhatItCannotKeep: a value too long for its varchar(n) column is refused, not
-// cut (in the INSERT path, the staged upsert of a re-run and COPY), and a row without its primary
+// cut, at its line and column before anything is written (whether the rows would have gone by
+// INSERT, the staged upsert of a re-run or COPY), and a row without its primary
 // key (a serial id left to its default) is refused before anything is written, since a second
 // run could not match it and would insert it again.
 func TestWritePGRefusesWhatItCannotKeep(t *testing.T) {
@@ -345,8 +346,10 @@ func TestWritePGRefusesWhatItCannotKeep(t *testing.T) {
 				}
 			}
 			_, err := seedText(ctx, conn, rows(c.n, c.long), false)
-			if err == nil || !strings.Contains(err.Error(), "value too long for type character varying(4)") || !strings.Contains(err.Error(), "table codes") {
-				t.Fatalf("a value too long for varchar(4): got %v", err)
+			// Found by the check, before anything is written: the value's line and column.
+			msg := fmt.Sprintf(":%d: table codes, column code: is character varying(4): a value of 8 characters is too long", 3+2*c.long)
+			if err == nil || !strings.Contains(err.Error(), msg) {
+				t.Fatalf("a value too long for varchar(4): got %v, want %s", err, msg)
 			}
 			want := "0"
 			if c.first != "" {
