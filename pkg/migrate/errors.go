@@ -34,7 +34,7 @@ func (e *ErrDrift) Error() string {
 	if e.File == "" {
 		return fmt.Sprintf("%s: version %d is applied but has no migration file; restore it, or pass --allow-drift", e.Database, e.Version)
 	}
-	return fmt.Sprintf("%s: %s (version %d) changed since it was applied; restore its text, or pass --allow-drift", e.Database, e.File, e.Version)
+	return fmt.Sprintf("%s: %s (version %d) changed since it was applied; restore its text, or record the new text with `brokle migrate rehash --db %s --version %d` (audited), or pass --allow-drift", e.Database, e.File, e.Version, e.Database, e.Version)
 }
 
 // ErrOutOfOrder: a pending version is lower than one already applied.
