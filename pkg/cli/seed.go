@@ -80,6 +80,10 @@ func newSeedCmd(a *app) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if len(f.Postgres) == 0 && len(f.ClickHouse) == 0 {
+				// An empty file is a wrong file more often than a seed of nothing.
+				return usagef("%s: no table in it: a seed maps table names to lists of rows (users: [...], clickhouse: {events: [...]})", path)
+			}
 			ctx := cmd.Context()
 			w := a.streams.Out
 			verb := ""
