@@ -20,6 +20,7 @@ import (
 	"github.com/brokle-ai/brokle/pkg/prompt"
 	"github.com/brokle-ai/brokle/pkg/scrub"
 	"github.com/brokle-ai/brokle/pkg/seed"
+	"github.com/brokle-ai/brokle/pkg/shell"
 	"github.com/brokle-ai/brokle/pkg/target"
 )
 
@@ -347,9 +348,10 @@ func exitCode(err error, ran bool) int {
 		sd *target.ErrSystemDatabase
 		nt *prompt.ErrNoTerminal
 		se *seed.Error
+		em *shell.ErrEmbedded
 	)
 	switch {
-	case !ran, errors.As(err, &ue), errors.As(err, &ce), errors.As(err, &te), errors.As(err, &sd), errors.As(err, &nt), migrate.IsInput(err):
+	case !ran, errors.As(err, &ue), errors.As(err, &ce), errors.As(err, &te), errors.As(err, &sd), errors.As(err, &nt), errors.As(err, &em), migrate.IsInput(err):
 		return ExitBadInput
 	case errors.As(err, &se) && se.Input:
 		return ExitBadInput
