@@ -67,7 +67,13 @@ func newMigrateCmd(a *app) *cobra.Command {
 	// Only --db is shared by every migrate command; each command declares the other flags that
 	// apply to it (addFlags).
 	cmd.PersistentFlags().StringVar(&o.db, "db", dbAll, "database: postgres, clickhouse or all (postgres first)")
-	_ = cmd.RegisterFlagCompletionFunc("db", cobra.FixedCompletions([]string{dbPostgres, dbClickHouse, dbAll}, cobra.ShellCompDirectiveNoFileComp))
+	// --db completes to what the command accepts: all only where it works on both.
+	_ = cmd.RegisterFlagCompletionFunc("db", func(c *cobra.Command, _ []string, _ string) ([]string, cobra.ShellCompDirective) {
+		if acceptsAll(c) {
+			return []string{dbPostgres, dbClickHouse, dbAll}, cobra.ShellCompDirectiveNoFileComp
+		}
+		return []string{dbPostgres, dbClickHouse}, cobra.ShellCompDirectiveNoFileComp
+	})
 
 	cmd.AddCommand(
 		newChangeCmd(a, o, "up", "Apply pending migrations", true),
@@ -90,6 +96,15 @@ func newMigrateCmd(a *app) *cobra.Command {
 	)
 	return cmd
 }
+
+// oneDatabase annotates a migrate command that works on one database at a time: --db all is
+// refused (configFor, check) and not offered (completion).
+const oneDatabase = "brokle/one-database"
+
+func oneDatabaseOnly() map[string]string { return map[string]string{oneDatabase: "true"} }
+
+// acceptsAll reports whether cmd accepts --db all.
+func acceptsAll(cmd *cobra.Command) bool { return cmd.Annotations[oneDatabase] == "" }
 
 // check validates the shared flags and returns the databases to work on, in order.
 func (o *migrateOpts) check(allowAll bool) ([]string, error) {
@@ -359,7 +374,7 @@ var changeExamples = map[string]string{
 }
 
 func (a *app) runChange(cmd *cobra.Command, o *migrateOpts, action string) error {
-	cfg, dbs, err := a.configFor(cmd, o, true)
+	cfg, dbs, err := a.configFor(cmd, o)
 	if err != nil {
 		return err
 	}
@@ -662,7 +677,7 @@ func newStatusCmd(a *app, o *migrateOpts) *cobra.Command {
 			"  brokle migrate status -o json | jq '.databases[].pending'",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, dbs, err := a.configFor(cmd, o, true)
+			cfg, dbs, err := a.configFor(cmd, o)
 			if err != nil {
 				return err
 			}
@@ -838,8 +853,9 @@ func firstLine(s string) string {
 
 func newForceCmd(a *app, o *migrateOpts) *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "force",
-		Short: "Record exactly the versions <= --version as applied and clear dirty, running no SQL (asks for confirmation)",
+		Use:         "force",
+		Annotations: oneDatabaseOnly(),
+		Short:       "Record exactly the versions <= --version as applied and clear dirty, running no SQL (asks for confirmation)",
 		Long: "Record exactly the versions <= --version as applied, every other one as not applied, and clear\n" +
 			"the dirty mark, running no migration SQL: the way out after a migration failed part-way and\n" +
 			"the schema was repaired by hand. Asks for confirmation; --yes confirms without a terminal.",
@@ -847,7 +863,7 @@ func newForceCmd(a *app, o *migrateOpts) *cobra.Command {
 			"  brokle migrate force --db postgres --version 5 --dry-run",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, dbs, err := a.configFor(cmd, o, false)
+			cfg, dbs, err := a.configFor(cmd, o)
 			if err != nil {
 				return err
 			}
@@ -905,7 +921,7 @@ func newDropCmd(a *app, o *migrateOpts) *cobra.Command {
 		Example: "  brokle migrate drop --db postgres --dry-run\n  brokle migrate drop --db clickhouse --yes",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, dbs, err := a.configFor(cmd, o, true)
+			cfg, dbs, err := a.configFor(cmd, o)
 			if err != nil {
 				return err
 			}

@@ -367,13 +367,13 @@ func commandPath(root *cobra.Command, args []string) string {
 }
 
 // loadConfig reads the layered configuration for cmd and teaches the scrubber its secrets.
-// configFor reads the configuration and the databases --db names (allowAll: "all" may be given).
-func (a *app) configFor(cmd *cobra.Command, o *migrateOpts, allowAll bool) (*config.Config, []string, error) {
+// configFor reads the configuration and the databases --db names ("all" where cmd accepts it).
+func (a *app) configFor(cmd *cobra.Command, o *migrateOpts) (*config.Config, []string, error) {
 	cfg, err := a.loadConfig(cmd)
 	if err != nil {
 		return nil, nil, err
 	}
-	dbs, err := o.check(allowAll)
+	dbs, err := o.check(acceptsAll(cmd))
 	if err != nil {
 		return nil, nil, err
 	}
