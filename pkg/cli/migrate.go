@@ -630,8 +630,18 @@ func printPlans(w io.Writer, format string, plans []*migrate.Plan) error {
 		return writeJSON(w, map[string]any{"schema": 1, "dry_run": true, "plans": plans})
 	}
 	for _, p := range plans {
-		n := len(p.Steps)
-		fmt.Fprintf(w, "-- %s at %s: %s, %d migration(s), dry run: nothing is changed\n", p.Database, p.Address, p.Action, n)
+		// What the plan changes, counted as it changes it.
+		count := fmt.Sprintf("%d migration(s)", len(p.Steps))
+		switch p.Action {
+		case "force":
+			count = fmt.Sprintf("%d version(s) change", p.Changes)
+		case "drop":
+			count = fmt.Sprintf("%d statement(s)", len(p.Extra))
+		}
+		fmt.Fprintf(w, "-- %s at %s: %s, %s, dry run: nothing is changed\n", p.Database, p.Address, p.Action, count)
+		if p.Action == "force" && p.Changes == 0 {
+			fmt.Fprintln(w, "-- nothing changes: the history already records exactly these versions, none dirty")
+		}
 		if len(p.Setup) > 0 {
 			fmt.Fprintln(w, "-- history table (created first: it does not exist yet)")
 			for _, stmt := range p.Setup {

@@ -163,6 +163,8 @@ type Plan struct {
 	Setup    []string `json:"setup"` // brokle's own tables, created first when missing
 	Steps    []Step   `json:"steps"`
 	Extra    []string `json:"statements"` // statements outside migrations (drop, force)
+	// Changes is, for force, how many versions' records change (force runs no migration).
+	Changes int `json:"-"`
 }
 
 // MarshalJSON writes every list, empty ones as [] (docs/json.md: the fields are always there).
@@ -745,6 +747,7 @@ func (e *Engine) Force(ctx context.Context, version int64, dryRun bool) (*Plan, 
 			plan.Setup = h.SetupStatements()
 		}
 		plan.Extra = h.ForceStatements(recs, st.records)
+		plan.Changes = len(ForceChanges(recs, st.records))
 		return plan, nil
 	}
 	err := e.locked(ctx, func(ctx context.Context, _ func(context.Context) error) error {
