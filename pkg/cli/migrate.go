@@ -333,11 +333,11 @@ func newChangeCmd(a *app, o *migrateOpts, action, short string, withSteps bool) 
 	}
 	if withSteps {
 		addStepsFlag(cmd, map[string]string{"up": "apply only the next N pending migrations (default: all)", "down": "roll back the latest N migrations (default 1)"}[action])
-		verb := "up to and including"
+		usage := "apply the pending migrations up to and including this version"
 		if action == "down" {
-			verb = "down to, not including,"
+			usage = "roll back every migration above this version; this version itself stays applied (0: roll back all)"
 		}
-		addVersionFlag(cmd, "migrate "+verb+" this version")
+		addVersionFlag(cmd, usage)
 		_ = cmd.RegisterFlagCompletionFunc("version", a.completeVersions(o))
 	}
 	names := []string{flagDir, flagOutput, flagDryRun}
@@ -356,7 +356,8 @@ var changeLong = map[string]string{
 	"up": "Apply pending migrations in order, each in a transaction where it can be (PostgreSQL), one line per\n" +
 		"migration with a [n/N] counter and its duration, then a summary. Refused while a database is\n" +
 		"dirty or drifted. --db all (the default) runs PostgreSQL first, then ClickHouse.",
-	"down": "Roll back the latest applied migrations (1 by default). Asks for confirmation, showing the\n" +
+	"down": "Roll back the latest applied migrations (1 by default; --steps N: the latest N; --version N:\n" +
+		"every one above N, while N stays applied; --version 0: all). Asks for confirmation, showing the\n" +
 		"migrations to roll back; --yes confirms without a terminal.",
 	"redo": "Roll back the latest applied migration and apply it again. Asks for confirmation; --yes\n" +
 		"confirms without a terminal.",
