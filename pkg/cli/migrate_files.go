@@ -253,7 +253,12 @@ func newValidateCmd(a *app, o *migrateOpts) *cobra.Command {
 			}
 			if errors > 0 {
 				if o.output == "text" {
-					fmt.Fprintf(a.streams.Err, "validate: %d problem(s) in %s\n", errors, strings.Join(dbs, ", "))
+					// Counted as listed: the warnings are listed too.
+					also := ""
+					if warnings > 0 {
+						also = fmt.Sprintf(" and %d warning(s)", warnings)
+					}
+					fmt.Fprintf(a.streams.Err, "validate: %d problem(s)%s in %s\n", errors, also, strings.Join(dbs, ", "))
 				}
 				return &exitError{code: ExitFailed}
 			}
