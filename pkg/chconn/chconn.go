@@ -100,6 +100,26 @@ func DropDatabase(ctx context.Context, t *target.ClickHouse, cluster string) (bo
 	return createOrDrop(ctx, t, cluster, false)
 }
 
+// DatabaseExists reports whether t's database exists, by its exact name (ClickHouse's names are
+// case-sensitive). It asks through the system database: opening t's own database on the embedded
+// engine makes it.
+func DatabaseExists(ctx context.Context, t *target.ClickHouse) (bool, error) {
+	c, err := Open(t.WithDatabase("system"))
+	if err != nil {
+		return false, err
+	}
+	defer c.Close()
+	return databaseExists(ctx, c.DB(), t)
+}
+
+func databaseExists(ctx context.Context, db *sql.DB, t *target.ClickHouse) (bool, error) {
+	var n uint64
+	if err := db.QueryRowContext(ctx, "SELECT count() FROM system.databases WHERE name = "+target.QuoteString(t.Database)).Scan(&n); err != nil {
+		return false, fmt.Errorf("clickhouse at %s: %w", t.Addr(), err)
+	}
+	return n > 0, nil
+}
+
 func createOrDrop(ctx context.Context, t *target.ClickHouse, cluster string, create bool) (bool, error) {
 	c, err := Open(t.WithDatabase("system"))
 	if err != nil {
@@ -107,11 +127,11 @@ func createOrDrop(ctx context.Context, t *target.ClickHouse, cluster string, cre
 	}
 	defer c.Close()
 	db := c.DB()
-	var n uint64
-	if err := db.QueryRowContext(ctx, "SELECT count() FROM system.databases WHERE name = "+target.QuoteString(t.Database)).Scan(&n); err != nil {
-		return false, fmt.Errorf("clickhouse at %s: %w", t.Addr(), err)
+	exists, err := databaseExists(ctx, db, t)
+	if err != nil {
+		return false, err
 	}
-	if exists := n > 0; exists == create {
+	if exists == create {
 		return false, nil
 	}
 	stmt := "DROP DATABASE IF EXISTS " + target.QuoteIdent(t.Database) + target.OnCluster(cluster)

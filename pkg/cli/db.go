@@ -26,6 +26,9 @@ type service struct {
 	db      string // the database name
 	create  func(ctx context.Context) (bool, error)
 	drop    func(ctx context.Context) (bool, error)
+	// exists, when set, is asked before a drop takes the migration lock: taking it opens the
+	// database, which on the embedded ClickHouse engine makes it.
+	exists  func(ctx context.Context) (bool, error)
 	version func(ctx context.Context) (string, error)
 	// droppable refuses a system database
 	droppable func() error
@@ -53,6 +56,7 @@ func services(cfg *config.Config, names []string, explicit bool) ([]*service, []
 				s = &service{name: n, address: t.Address(), url: t.Redacted(), db: t.Database,
 					create:    func(ctx context.Context) (bool, error) { return chconn.CreateDatabase(ctx, t, cluster) },
 					drop:      func(ctx context.Context) (bool, error) { return chconn.DropDatabase(ctx, t, cluster) },
+					exists:    func(ctx context.Context) (bool, error) { return chconn.DatabaseExists(ctx, t) },
 					version:   func(ctx context.Context) (string, error) { return chconn.ServerVersion(ctx, t) },
 					droppable: t.Droppable}
 			}
@@ -154,10 +158,29 @@ func newDBCmd(a *app) *cobra.Command {
 			}
 		}
 		done := []map[string]any{}
+		report := func(s *service, state string) {
+			if output == "json" {
+				done = append(done, map[string]any{"service": s.name, "database": s.db, "address": s.address, "state": state})
+				return
+			}
+			fmt.Fprintf(a.streams.Out, "%-10s %s: %s\n", s.name, s.db, state)
+		}
 		for _, s := range svcs {
 			verb := "creating"
 			if !create {
 				verb = "dropping"
+				if s.exists != nil {
+					ctx, cancel := context.WithTimeout(cmd.Context(), time.Minute)
+					ok, err := s.exists(ctx)
+					cancel()
+					if err != nil {
+						return err
+					}
+					if !ok {
+						report(s, "did not exist")
+						continue
+					}
+				}
 				// A migration run in the database ends first: its lock is taken (and lost with the
 				// database).
 				unlock, err := a.migrationLock(cmd.Context(), cfg, s.name, output)
@@ -189,11 +212,7 @@ func newDBCmd(a *app) *cobra.Command {
 			default:
 				state = "did not exist"
 			}
-			if output == "json" {
-				done = append(done, map[string]any{"service": s.name, "database": s.db, "address": s.address, "state": state})
-				continue
-			}
-			fmt.Fprintf(a.streams.Out, "%-10s %s: %s\n", s.name, s.db, state)
+			report(s, state)
 		}
 		if output == "json" {
 			for _, n := range skipped {

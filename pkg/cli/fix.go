@@ -39,7 +39,7 @@ func newFixCmd(a *app, o *migrateOpts) *cobra.Command {
 		Example: "  brokle migrate fix --dry-run\n  brokle migrate fix --db postgres",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, dbs, err := a.configFor(cmd, o, true)
+			cfg, dbs, err := a.configFor(cmd, o)
 			if err != nil {
 				return err
 			}

@@ -29,7 +29,7 @@ func (o *migrateOpts) addFlags(cmd *cobra.Command, names ...string) {
 	for _, n := range names {
 		switch n {
 		case flagDir:
-			f.StringVar(&o.dir, flagDir, "", "read migrations from this folder instead of the ones built in (needs --db postgres or clickhouse)")
+			f.StringVar(&o.dir, flagDir, "", "read migrations from this folder, in place of the configured one (migrations_dir) and of the built-in set (needs --db postgres or clickhouse)")
 			_ = cmd.RegisterFlagCompletionFunc(flagDir, completeDirs)
 		case flagOutput:
 			addOutputFlag(cmd, &o.output)

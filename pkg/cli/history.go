@@ -16,8 +16,9 @@ import (
 func newAdoptCmd(a *app, o *migrateOpts) *cobra.Command {
 	var from, table string
 	cmd := &cobra.Command{
-		Use:   "adopt",
-		Short: "Start the history from golang-migrate's, goose's or dbmate's, keeping their times",
+		Use:         "adopt",
+		Annotations: oneDatabaseOnly(),
+		Short:       "Start the history from golang-migrate's, goose's or dbmate's, keeping their times",
 		Long: `Reads the history another tool kept in the database (golang-migrate's schema_migrations,
 goose's goose_db_version, dbmate's schema_migrations) and records every version it applied as
 applied in brokle's history, with the checksum of the migration file as it is now, the tool's
@@ -80,8 +81,9 @@ there, when the tool's history is dirty, or when an applied version has no migra
 // newBaselineCmd: record versions 1..N as applied on a database whose schema already exists.
 func newBaselineCmd(a *app, o *migrateOpts) *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "baseline",
-		Short: "Start the history of a database whose schema exists: versions <= --version recorded as applied, none run",
+		Use:         "baseline",
+		Annotations: oneDatabaseOnly(),
+		Short:       "Start the history of a database whose schema exists: versions <= --version recorded as applied, none run",
 		Long: `For a database whose schema was made without brokle (by psql, a restore, another tool with no
 history to adopt): records every migration up to --version as applied, marked as a baseline,
 running none of them. Refused when brokle already keeps a history there. --version 0 starts an
@@ -134,8 +136,9 @@ empty history: the database's tables are not the migrations', and up may run mig
 // newRehashCmd: accept an edited migration's text without rewriting its history.
 func newRehashCmd(a *app, o *migrateOpts) *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "rehash",
-		Short: "Record the current checksum of an applied migration edited on purpose (keeps its time and author)",
+		Use:         "rehash",
+		Annotations: oneDatabaseOnly(),
+		Short:       "Record the current checksum of an applied migration edited on purpose (keeps its time and author)",
 		Long: `An applied migration whose file was edited on purpose (a comment, a fix that changes nothing
 already applied) shows as drifted and up refuses. rehash records the file's checksum as it is
 now, keeping the version's applied time and author, and writes an audit entry with who, when,
@@ -211,7 +214,7 @@ func newHistoryCmd(a *app, o *migrateOpts) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			dbs, err := o.check(true)
+			dbs, err := o.check(acceptsAll(cmd))
 			if err != nil {
 				return err
 			}
@@ -288,7 +291,7 @@ func dash(s string) string {
 
 // openOne opens the one database a command works on (--db postgres or clickhouse).
 func (a *app) openOne(cmd *cobra.Command, o *migrateOpts) (*opened, error) {
-	cfg, dbs, err := a.configFor(cmd, o, false)
+	cfg, dbs, err := a.configFor(cmd, o)
 	if err != nil {
 		return nil, err
 	}

@@ -69,7 +69,13 @@ func newMigrateCmd(a *app) *cobra.Command {
 	// Only --db is shared by every migrate command; each command declares the other flags that
 	// apply to it (addFlags).
 	cmd.PersistentFlags().StringVar(&o.db, "db", dbAll, "database: postgres, clickhouse or all (postgres first)")
-	_ = cmd.RegisterFlagCompletionFunc("db", cobra.FixedCompletions([]string{dbPostgres, dbClickHouse, dbAll}, cobra.ShellCompDirectiveNoFileComp))
+	// --db completes to what the command accepts: all only where it works on both.
+	_ = cmd.RegisterFlagCompletionFunc("db", func(c *cobra.Command, _ []string, _ string) ([]string, cobra.ShellCompDirective) {
+		if acceptsAll(c) {
+			return []string{dbPostgres, dbClickHouse, dbAll}, cobra.ShellCompDirectiveNoFileComp
+		}
+		return []string{dbPostgres, dbClickHouse}, cobra.ShellCompDirectiveNoFileComp
+	})
 
 	cmd.AddCommand(
 		newChangeCmd(a, o, "up", "Apply pending migrations", true),
@@ -92,6 +98,15 @@ func newMigrateCmd(a *app) *cobra.Command {
 	)
 	return cmd
 }
+
+// oneDatabase annotates a migrate command that works on one database at a time: --db all is
+// refused (configFor, check) and not offered (completion).
+const oneDatabase = "brokle/one-database"
+
+func oneDatabaseOnly() map[string]string { return map[string]string{oneDatabase: "true"} }
+
+// acceptsAll reports whether cmd accepts --db all.
+func acceptsAll(cmd *cobra.Command) bool { return cmd.Annotations[oneDatabase] == "" }
 
 // check validates the shared flags and returns the databases to work on, in order.
 func (o *migrateOpts) check(allowAll bool) ([]string, error) {
@@ -324,11 +339,11 @@ func newChangeCmd(a *app, o *migrateOpts, action, short string, withSteps bool) 
 	}
 	if withSteps {
 		addStepsFlag(cmd, map[string]string{"up": "apply only the next N pending migrations (default: all)", "down": "roll back the latest N migrations (default 1)"}[action])
-		verb := "up to and including"
+		usage := "apply the pending migrations up to and including this version"
 		if action == "down" {
-			verb = "down to, not including,"
+			usage = "roll back every migration above this version; this version itself stays applied (0: roll back all)"
 		}
-		addVersionFlag(cmd, "migrate "+verb+" this version")
+		addVersionFlag(cmd, usage)
 		_ = cmd.RegisterFlagCompletionFunc("version", a.completeVersions(o))
 	}
 	names := []string{flagDir, flagOutput, flagDryRun}
@@ -347,7 +362,8 @@ var changeLong = map[string]string{
 	"up": "Apply pending migrations in order, each in a transaction where it can be (PostgreSQL), one line per\n" +
 		"migration with a [n/N] counter and its duration, then a summary. Refused while a database is\n" +
 		"dirty or drifted. --db all (the default) runs PostgreSQL first, then ClickHouse.",
-	"down": "Roll back the latest applied migrations (1 by default). Asks for confirmation, showing the\n" +
+	"down": "Roll back the latest applied migrations (1 by default; --steps N: the latest N; --version N:\n" +
+		"every one above N, while N stays applied; --version 0: all). Asks for confirmation, showing the\n" +
 		"migrations to roll back; --yes confirms without a terminal.",
 	"redo": "Roll back the latest applied migration and apply it again. Asks for confirmation; --yes\n" +
 		"confirms without a terminal.",
@@ -365,7 +381,7 @@ var changeExamples = map[string]string{
 }
 
 func (a *app) runChange(cmd *cobra.Command, o *migrateOpts, action string) error {
-	cfg, dbs, err := a.configFor(cmd, o, true)
+	cfg, dbs, err := a.configFor(cmd, o)
 	if err != nil {
 		return err
 	}
@@ -621,8 +637,18 @@ func printPlans(w io.Writer, format string, plans []*migrate.Plan) error {
 		return writeJSON(w, map[string]any{"schema": 1, "dry_run": true, "plans": plans})
 	}
 	for _, p := range plans {
-		n := len(p.Steps)
-		fmt.Fprintf(w, "-- %s at %s: %s, %d migration(s), dry run: nothing is changed\n", p.Database, p.Address, p.Action, n)
+		// What the plan changes, counted as it changes it.
+		count := fmt.Sprintf("%d migration(s)", len(p.Steps))
+		switch p.Action {
+		case "force":
+			count = fmt.Sprintf("%d version(s) change", p.Changes)
+		case "drop":
+			count = fmt.Sprintf("%d statement(s)", len(p.Extra))
+		}
+		fmt.Fprintf(w, "-- %s at %s: %s, %s, dry run: nothing is changed\n", p.Database, p.Address, p.Action, count)
+		if p.Action == "force" && p.Changes == 0 {
+			fmt.Fprintln(w, "-- nothing changes: the history already records exactly these versions, none dirty")
+		}
 		if len(p.Setup) > 0 {
 			fmt.Fprintln(w, "-- history table (created first: it does not exist yet)")
 			for _, stmt := range p.Setup {
@@ -677,7 +703,7 @@ func newStatusCmd(a *app, o *migrateOpts) *cobra.Command {
 			"  brokle migrate status -o json | jq '.databases[].pending'",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, dbs, err := a.configFor(cmd, o, true)
+			cfg, dbs, err := a.configFor(cmd, o)
 			if err != nil {
 				return err
 			}
@@ -853,8 +879,9 @@ func firstLine(s string) string {
 
 func newForceCmd(a *app, o *migrateOpts) *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "force",
-		Short: "Record exactly the versions <= --version as applied and clear dirty, running no SQL (asks for confirmation)",
+		Use:         "force",
+		Annotations: oneDatabaseOnly(),
+		Short:       "Record exactly the versions <= --version as applied and clear dirty, running no SQL (asks for confirmation)",
 		Long: "Record exactly the versions <= --version as applied, every other one as not applied, and clear\n" +
 			"the dirty mark, running no migration SQL: the way out after a migration failed part-way and\n" +
 			"the schema was repaired by hand. Asks for confirmation; --yes confirms without a terminal.",
@@ -862,7 +889,7 @@ func newForceCmd(a *app, o *migrateOpts) *cobra.Command {
 			"  brokle migrate force --db postgres --version 5 --dry-run",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, dbs, err := a.configFor(cmd, o, false)
+			cfg, dbs, err := a.configFor(cmd, o)
 			if err != nil {
 				return err
 			}
@@ -920,7 +947,7 @@ func newDropCmd(a *app, o *migrateOpts) *cobra.Command {
 		Example: "  brokle migrate drop --db postgres --dry-run\n  brokle migrate drop --db clickhouse --yes",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, dbs, err := a.configFor(cmd, o, true)
+			cfg, dbs, err := a.configFor(cmd, o)
 			if err != nil {
 				return err
 			}

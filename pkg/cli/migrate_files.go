@@ -51,8 +51,9 @@ func newCreateCmd(a *app, o *migrateOpts) *cobra.Command {
 	var name string
 	var timestamp bool
 	cmd := &cobra.Command{
-		Use:   "create",
-		Short: "Write the next migration file from a template and print its path",
+		Use:         "create",
+		Annotations: oneDatabaseOnly(),
+		Short:       "Write the next migration file from a template and print its path",
 		Long: "Write the next migration file of a database's folder from a template and print its path.\n" +
 			"The version is the next sequential one (000013_name.sql), or the current UTC time with\n" +
 			"--timestamp or migrate.versioning: timestamp (20260102150405_name.sql), so that branches\n" +
@@ -69,7 +70,7 @@ func newCreateCmd(a *app, o *migrateOpts) *cobra.Command {
 			if !cmd.Flags().Changed("db") && !cmd.Parent().PersistentFlags().Changed("db") {
 				return usagef("create needs --db postgres or --db clickhouse: each database has its own folder and template")
 			}
-			dbs, err := o.check(false)
+			dbs, err := o.check(acceptsAll(cmd))
 			if err != nil {
 				return err
 			}
@@ -188,7 +189,7 @@ func newValidateCmd(a *app, o *migrateOpts) *cobra.Command {
 		Example: "  brokle migrate validate\n  brokle migrate validate --db clickhouse --strict\n  brokle migrate validate --db postgres --dir migrations -o json",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, dbs, err := a.configFor(cmd, o, true)
+			cfg, dbs, err := a.configFor(cmd, o)
 			if err != nil {
 				return err
 			}
@@ -252,7 +253,12 @@ func newValidateCmd(a *app, o *migrateOpts) *cobra.Command {
 			}
 			if errors > 0 {
 				if o.output == "text" {
-					fmt.Fprintf(a.streams.Err, "validate: %d problem(s) in %s\n", errors, strings.Join(dbs, ", "))
+					// Counted as listed: the warnings are listed too.
+					also := ""
+					if warnings > 0 {
+						also = fmt.Sprintf(" and %d warning(s)", warnings)
+					}
+					fmt.Fprintf(a.streams.Err, "validate: %d problem(s)%s in %s\n", errors, also, strings.Join(dbs, ", "))
 				}
 				return &exitError{code: ExitFailed}
 			}
@@ -278,7 +284,7 @@ func newInfoCmd(a *app, o *migrateOpts) *cobra.Command {
 		Example: "  brokle migrate info\n  brokle migrate info --config configs/brokle.yaml -o json",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, dbs, err := a.configFor(cmd, o, true)
+			cfg, dbs, err := a.configFor(cmd, o)
 			if err != nil {
 				return err
 			}

@@ -20,6 +20,7 @@ import (
 	"github.com/brokle-ai/brokle/pkg/prompt"
 	"github.com/brokle-ai/brokle/pkg/scrub"
 	"github.com/brokle-ai/brokle/pkg/seed"
+	"github.com/brokle-ai/brokle/pkg/shell"
 	"github.com/brokle-ai/brokle/pkg/target"
 )
 
@@ -64,6 +65,7 @@ type app struct {
 	scrub     *scrub.Scrubber
 	outs      []*scrub.Writer
 	ran       bool // a RunE started: later errors are the operation's, not cobra's parsing
+	legacy    bool // the migrate binary: its usage and errors speak its single-dash style
 	appliedBy string
 
 	mu       sync.Mutex
@@ -160,6 +162,18 @@ func (a *app) root() *cobra.Command {
 	}
 	root.Flags().Bool("version", false, "print brokle's version and exit")
 	root.SetUsageFunc(usageFunc)
+	if a.legacy {
+		// The same pages, in the migrate binary's style: `migrate -db postgres -steps 1 up`.
+		help := root.HelpFunc()
+		root.SetHelpFunc(func(c *cobra.Command, args []string) {
+			var b strings.Builder
+			out := c.OutOrStdout()
+			c.SetOut(&b)
+			help(c, args)
+			c.SetOut(out)
+			fmt.Fprint(out, LegacyText(b.String()))
+		})
+	}
 	root.SetIn(a.streams.In)
 	root.SetOut(a.streams.Out)
 	root.SetErr(a.streams.Err)
@@ -214,6 +228,7 @@ func Main(args []string, legacy bool) int {
 	ctx, cancel := context.WithCancelCause(context.Background())
 	defer cancel(nil)
 	a := newApp(prompt.Streams{In: os.Stdin, Out: os.Stdout, Err: os.Stderr}, args)
+	a.legacy = legacy
 	done := make(chan int, 1)
 	go func() { done <- a.run(ctx, args) }()
 	select {
@@ -291,6 +306,9 @@ func (a *app) run(ctx context.Context, args []string) (code int) {
 		msg = fmt.Sprintf("%s while %s", cause.Error(), a.currentPhase())
 	}
 	code = exitCode(err, a.ran)
+	if a.legacy {
+		msg = LegacyText(msg)
+	}
 	if !a.claimReport() {
 		return code // Main said it already (an interrupt the run did not stop for in time)
 	}
@@ -305,7 +323,11 @@ func (a *app) run(ctx context.Context, args []string) (code int) {
 		fmt.Fprintln(a.streams.Err, rest)
 	}
 	if !a.ran {
-		fmt.Fprintf(a.streams.Err, "Run '%s --help' for usage.\n", commandPath(root, args))
+		usage := fmt.Sprintf("Run '%s --help' for usage.", commandPath(root, args))
+		if a.legacy {
+			usage = LegacyText(usage)
+		}
+		fmt.Fprintln(a.streams.Err, usage)
 	}
 	return code
 }
@@ -347,9 +369,10 @@ func exitCode(err error, ran bool) int {
 		sd *target.ErrSystemDatabase
 		nt *prompt.ErrNoTerminal
 		se *seed.Error
+		em *shell.ErrEmbedded
 	)
 	switch {
-	case !ran, errors.As(err, &ue), errors.As(err, &ce), errors.As(err, &te), errors.As(err, &sd), errors.As(err, &nt), migrate.IsInput(err):
+	case !ran, errors.As(err, &ue), errors.As(err, &ce), errors.As(err, &te), errors.As(err, &sd), errors.As(err, &nt), errors.As(err, &em), migrate.IsInput(err):
 		return ExitBadInput
 	case errors.As(err, &se) && se.Input:
 		return ExitBadInput
@@ -365,13 +388,13 @@ func commandPath(root *cobra.Command, args []string) string {
 }
 
 // loadConfig reads the layered configuration for cmd and teaches the scrubber its secrets.
-// configFor reads the configuration and the databases --db names (allowAll: "all" may be given).
-func (a *app) configFor(cmd *cobra.Command, o *migrateOpts, allowAll bool) (*config.Config, []string, error) {
+// configFor reads the configuration and the databases --db names ("all" where cmd accepts it).
+func (a *app) configFor(cmd *cobra.Command, o *migrateOpts) (*config.Config, []string, error) {
 	cfg, err := a.loadConfig(cmd)
 	if err != nil {
 		return nil, nil, err
 	}
-	dbs, err := o.check(allowAll)
+	dbs, err := o.check(acceptsAll(cmd))
 	if err != nil {
 		return nil, nil, err
 	}

@@ -12,8 +12,9 @@ import (
 func newUnlockCmd(a *app, o *migrateOpts) *cobra.Command {
 	var force bool
 	cmd := &cobra.Command{
-		Use:   "unlock",
-		Short: "Break the migration lock a ClickHouse run that is gone left behind (asks for confirmation)",
+		Use:         "unlock",
+		Annotations: oneDatabaseOnly(),
+		Short:       "Break the migration lock a ClickHouse run that is gone left behind (asks for confirmation)",
 		Long: "A ClickHouse run without a PostgreSQL configured locks with a lease (one server) or a\n" +
 			"replica only one run can create (a cluster). A run that was killed keeps the cluster lock,\n" +
 			"which is safe; unlock breaks it once the holder's lease has run out (--force: at once).\n" +
@@ -22,7 +23,7 @@ func newUnlockCmd(a *app, o *migrateOpts) *cobra.Command {
 		Example: "  brokle migrate unlock --db clickhouse\n  brokle migrate unlock --db clickhouse --force --yes",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, dbs, err := a.configFor(cmd, o, false)
+			cfg, dbs, err := a.configFor(cmd, o)
 			if err != nil {
 				return err
 			}

@@ -45,7 +45,7 @@ func newVerifyCmd(a *app, o *migrateOpts) *cobra.Command {
 		Example: "  brokle migrate verify\n  brokle migrate verify --db clickhouse --dev-url chdb:memory\n  brokle migrate verify --db postgres --dir migrations --seed dev",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, dbs, err := a.configFor(cmd, o, true)
+			cfg, dbs, err := a.configFor(cmd, o)
 			if err != nil {
 				return err
 			}

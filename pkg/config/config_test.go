@@ -94,3 +94,44 @@ func TestEmptyValues(t *testing.T) {
 		t.Errorf("lock timeout = %s, want the default 5m", c.LockTimeout)
 	}
 }
+
+// TestDotEnvValues: .env values as godotenv (goose, dbmate) reads them: a quoted value may be
+// followed by spaces and a # comment; any other text after the closing quote is refused, naming
+// the file and line and not repeating the text (it may hold a password).
+func TestDotEnvValues(t *testing.T) {
+	for _, c := range []struct {
+		line, want, err string
+	}{
+		{line: `A='postgres://u:p@h/db' # the local server`, want: "postgres://u:p@h/db"},
+		{line: `A="postgres://u:p@h/db" # c`, want: "postgres://u:p@h/db"},
+		{line: `export A="x"#c`, want: "x"},
+		{line: "A='x' \t", want: "x"},
+		{line: `A='a # b' # c`, want: "a # b"},
+		{line: `A="a\"b # c" # d`, want: `a"b # c`},
+		{line: `A="a\\" # c`, want: `a\`},
+		{line: `A='a\'`, want: `a\`},
+		{line: `A=plain # c`, want: "plain"},
+		{line: `A=""`, want: ""},
+		{line: `A='x' y`, err: ".env .env:2: A: text after the closing quote: only a # comment may follow the value"},
+		{line: `A='it''s'`, err: ".env .env:2: A: text after the closing quote: only a # comment may follow the value"},
+		{line: `A="x\" # c`, err: ".env .env:2: A: the quote is not closed"},
+		{line: `A='x`, err: ".env .env:2: A: the quote is not closed"},
+	} {
+		dir := t.TempDir()
+		t.Chdir(dir)
+		if err := os.WriteFile(filepath.Join(dir, ".env"), []byte("# first\n"+c.line+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		got, _, err := readDotEnv(dir)
+		switch {
+		case c.err != "" && (err == nil || err.Error() != c.err):
+			t.Errorf("%s: error %v, want %q", c.line, err, c.err)
+		case c.err != "" && strings.Contains(err.Error(), "it''s"):
+			t.Errorf("%s: the error repeats the value: %v", c.line, err)
+		case c.err == "" && err != nil:
+			t.Errorf("%s: %v", c.line, err)
+		case c.err == "" && got["A"] != c.want:
+			t.Errorf("%s: A = %q, want %q", c.line, got["A"], c.want)
+		}
+	}
+}

@@ -12,10 +12,11 @@ import (
 
 var dotenvNameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
-// readDotEnv reads root/.env, the way goose and dbmate read theirs: NAME=value lines, `export`
-// allowed, # comments, values optionally in single or double quotes. It is the lowest layer of
-// the environment: a real variable of the same name wins. A missing file is fine; a line that is
-// not NAME=value is an error naming the file and line. The variables are not exported.
+// readDotEnv reads root/.env, the way goose and dbmate read theirs (godotenv): NAME=value lines,
+// `export` allowed, # comments, values optionally in single or double quotes and then a comment.
+// It is the lowest layer of the environment: a real variable of the same name wins. A missing
+// file is fine; a line that is not NAME=value is an error naming the file and line. The
+// variables are not exported.
 func readDotEnv(root string) (map[string]string, string, error) {
 	path := filepath.Join(root, ".env")
 	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
@@ -46,14 +47,17 @@ func readDotEnv(root string) (map[string]string, string, error) {
 		}
 		val = strings.TrimSpace(val)
 		switch {
-		case len(val) >= 2 && (val[0] == '"' || val[0] == '\'') && val[len(val)-1] == val[0]:
-			q := val[0]
-			val = val[1 : len(val)-1]
-			if q == '"' {
-				val = strings.NewReplacer(`\n`, "\n", `\"`, `"`, `\\`, `\`).Replace(val)
-			}
 		case len(val) > 0 && (val[0] == '"' || val[0] == '\''):
-			return nil, "", &Error{Msg: fmt.Sprintf(".env %s:%d: %s: the quote is not closed", shown, i+1, name)}
+			inner, rest, closed := cutQuoted(val)
+			if !closed {
+				return nil, "", &Error{Msg: fmt.Sprintf(".env %s:%d: %s: the quote is not closed", shown, i+1, name)}
+			}
+			// After the closing quote, only a comment (as godotenv reads it); the text itself is
+			// not repeated: it may be part of a password.
+			if rest = strings.TrimLeft(rest, " \t"); rest != "" && rest[0] != '#' {
+				return nil, "", &Error{Msg: fmt.Sprintf(".env %s:%d: %s: text after the closing quote: only a # comment may follow the value", shown, i+1, name)}
+			}
+			val = inner
 		default:
 			// An unquoted value ends at a comment.
 			if j := strings.Index(val, " #"); j >= 0 {
@@ -70,6 +74,29 @@ func dotenvValue(k Key, dotenv map[string]string) (name, val string, ok bool) {
 	for _, e := range k.Envs {
 		if v, ok := dotenv[e]; ok {
 			return e, v, true
+		}
+	}
+	return "", "", false
+}
+
+// cutQuoted splits a value that starts with a quote into what the quotes hold and what follows
+// the closing one. In double quotes, \n is a line break and \" and \\ stand for themselves; in
+// single quotes every character is itself.
+func cutQuoted(val string) (inner, rest string, closed bool) {
+	q := val[0]
+	if q == '\'' {
+		j := strings.IndexByte(val[1:], q)
+		if j < 0 {
+			return "", "", false
+		}
+		return val[1 : 1+j], val[2+j:], true
+	}
+	for j := 1; j < len(val); j++ {
+		switch val[j] {
+		case '\\':
+			j++
+		case q:
+			return strings.NewReplacer(`\n`, "\n", `\"`, `"`, `\\`, `\`).Replace(val[1:j]), val[j+1:], true
 		}
 	}
 	return "", "", false

@@ -163,6 +163,8 @@ type Plan struct {
 	Setup    []string `json:"setup"` // brokle's own tables, created first when missing
 	Steps    []Step   `json:"steps"`
 	Extra    []string `json:"statements"` // statements outside migrations (drop, force)
+	// Changes is, for force, how many versions' records change (force runs no migration).
+	Changes int `json:"-"`
 }
 
 // MarshalJSON writes every list, empty ones as [] (docs/json.md: the fields are always there).
@@ -618,7 +620,7 @@ func (e *Engine) run(ctx context.Context, guard func(context.Context) error, ms 
 			err := e.stopped(ctx, stop, nil)
 			var ie *ErrInterrupted
 			if errors.As(err, &ie) && i > 0 {
-				ie.During = fmt.Sprintf("starting %s (%s), the migrations before it recorded", path.Base(m.File()), dir)
+				ie.During = fmt.Sprintf("starting %s (%s), the migrations before it recorded", path.Base(m.FileFor(up)), dir)
 			}
 			return err
 		}
@@ -627,10 +629,7 @@ func (e *Engine) run(ctx context.Context, guard func(context.Context) error, ms 
 			then = Meta{Version: ms[i+1].Version, AppliedBy: e.opts.AppliedBy, Checksum: ms[i+1].Checksum}
 		}
 		h.ExpectThen(then)
-		file := m.File()
-		if !up && len(m.Files) > 1 {
-			file = m.Files[1] // a pair's down file
-		}
+		file := m.FileFor(up)
 		e.running = fmt.Sprintf("%s (%s)", file, dir)
 		e.opts.Phase(fmt.Sprintf("applying %s %s on %s", path.Base(file), dir, e.db.Name()))
 		h.Expect(Meta{Version: m.Version, AppliedBy: e.opts.AppliedBy, Checksum: m.Checksum, Start: time.Now(), Known: true, Applied: !up})
@@ -748,6 +747,7 @@ func (e *Engine) Force(ctx context.Context, version int64, dryRun bool) (*Plan, 
 			plan.Setup = h.SetupStatements()
 		}
 		plan.Extra = h.ForceStatements(recs, st.records)
+		plan.Changes = len(ForceChanges(recs, st.records))
 		return plan, nil
 	}
 	err := e.locked(ctx, func(ctx context.Context, _ func(context.Context) error) error {

@@ -73,9 +73,9 @@ func (x *explainer) step(ctx context.Context, m *Migration, up bool) (Step, erro
 		if errors.As(err, &pe) {
 			err = pe.Err
 		}
-		return Step{}, &SourceError{File: m.File(), Msg: fmt.Sprintf("cannot read its %s statements: %v", dir, err)}
+		return Step{}, &SourceError{File: m.FileFor(up), Msg: fmt.Sprintf("cannot read its %s statements: %v", dir, err)}
 	}
-	return Step{Version: m.Version, File: m.File(), Direction: dir, InTx: x.rec.tx, Statements: x.rec.stmts}, nil
+	return Step{Version: m.Version, File: m.FileFor(up), Direction: dir, InTx: x.rec.tx, Statements: x.rec.stmts}, nil
 }
 
 type recorder struct {

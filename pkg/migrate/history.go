@@ -72,7 +72,8 @@ type History interface {
 	Force(ctx context.Context, db *sql.DB, applied []Record) error
 	// SetupStatements is what Init runs on a database with no history table, for --dry-run.
 	SetupStatements() []string
-	// ForceStatements is what Force would write given the current records, for --dry-run.
+	// ForceStatements are the statements Force would run given the current records, for
+	// --dry-run; none when nothing changes.
 	ForceStatements(applied, current []Record) []string
 	// Record writes applied versions no run applied here (adopt, baseline), with their time and
 	// author, as event (with note) in the audit trail.

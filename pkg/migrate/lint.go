@@ -26,6 +26,9 @@ func (f Finding) String() string {
 	if f.Severity == SeverityWarning {
 		sev = "warning: "
 	}
+	if f.Line <= 0 { // about the file as a whole
+		return fmt.Sprintf("%s: %s%s (%s)", f.File, sev, f.Msg, f.Rule)
+	}
 	return fmt.Sprintf("%s:%d: %s%s (%s)", f.File, f.Line, sev, f.Msg, f.Rule)
 }
 

@@ -67,6 +67,15 @@ type Migration struct {
 // File is the migration's main file, for messages.
 func (m *Migration) File() string { return m.Files[0] }
 
+// FileFor is the file that holds the statements of one direction: a golang-migrate pair's
+// .down.sql for down, else the migration's one file.
+func (m *Migration) FileFor(up bool) string {
+	if !up && len(m.Files) > 1 {
+		return m.Files[1]
+	}
+	return m.Files[0]
+}
+
 // Statements are the statements of one direction.
 func (m *Migration) Statements(up bool) []Statement {
 	if up {

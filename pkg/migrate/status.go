@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -60,6 +61,12 @@ type Status struct {
 	Known bool `json:"-"`
 }
 
+// why is err without the "postgres at host:port/db: " its message starts with: a status names
+// the database and its address on its own.
+func (e *Engine) why(err error) string {
+	return strings.TrimPrefix(err.Error(), e.db.Name()+" at "+e.db.Address()+": ")
+}
+
 // Status reads the database's history, read-only, and compares it with the source.
 func (e *Engine) Status(ctx context.Context) *Status {
 	s := &Status{Database: e.db.Name(), Address: e.db.Address(), Source: e.src.Display, BuiltIn: e.src.BuiltIn, Migrations: []MigrationStatus{}, Warnings: []string{}}
@@ -70,14 +77,14 @@ func (e *Engine) Status(ctx context.Context) *Status {
 	start := time.Now()
 	ver, err := e.db.ServerVersion(ctx)
 	if err != nil {
-		s.Error = err.Error()
+		s.Error = e.why(err)
 		return s
 	}
 	s.RTTMs = float64(time.Since(start).Microseconds()) / 1000
 	s.Reachable, s.ServerVersion = true, ver
 	st, err := e.readState(ctx)
 	if err != nil {
-		s.Error = err.Error()
+		s.Error = e.why(err)
 		return s
 	}
 	s.Current, s.Known = st.current(), true

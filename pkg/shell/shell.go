@@ -86,10 +86,37 @@ func Postgres(t *target.Postgres, extra []string) (*Command, error) {
 	return &Command{Path: path, Args: append([]string{"psql"}, extra...), Env: clientEnv(t.ClientEnv())}, nil
 }
 
+// ErrEmbedded: the target is the embedded engine (a chdb: URL), which runs inside brokle and has
+// no server for clickhouse-client to connect to.
+type ErrEmbedded struct {
+	URL  string // redacted
+	Path string // the data folder, "" in memory
+}
+
+func (e *ErrEmbedded) Error() string {
+	if e.Path == "" {
+		return fmt.Sprintf("clickhouse at %s: the embedded engine has no server to open a shell on, and an in-memory one keeps nothing once brokle exits", e.URL)
+	}
+	return fmt.Sprintf("clickhouse at %s: the embedded engine has no server to open a shell on; use `clickhouse local --path %s` while no brokle command runs on the folder", e.URL, shellQuote(e.Path))
+}
+
+// shellQuote quotes s for a POSIX shell when it holds anything but plain path characters.
+func shellQuote(s string) string {
+	if s != "" && !strings.ContainsFunc(s, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("/._-+:,@%", r))
+	}) {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
 // ClickHouse is clickhouse-client. Its password and TLS checks go in a 0600 config file that is
 // unlinked before the exec: the client reads it through an inherited descriptor, and nothing
 // else can.
 func ClickHouse(t *target.ClickHouse, extra []string) (*Command, error) {
+	if t.Embedded {
+		return nil, &ErrEmbedded{URL: t.Redacted(), Path: t.Path}
+	}
 	path, err := lookPath("clickhouse-client", "clickhouse-client", "clickhouse")
 	if err != nil {
 		return nil, err

@@ -3,17 +3,21 @@ package target
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"net"
 	"net/url"
 	"os"
+	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/stdlib"
 )
 
@@ -354,7 +358,70 @@ func (t *Postgres) OpenDBTraced(readOnly bool, tracer pgx.QueryTracer) (*sql.DB,
 	if readOnly {
 		cfg.RuntimeParams["default_transaction_read_only"] = "on"
 	}
-	return stdlib.OpenDB(*cfg, stdlib.OptionAfterConnect(afterConnect)), nil
+	return sql.OpenDB(oneLineConnector{stdlib.GetConnector(*cfg, stdlib.OptionAfterConnect(afterConnect))}), nil
+}
+
+// oneLineConnector is pgx's connector with its connection errors said on one line.
+type oneLineConnector struct{ driver.Connector }
+
+func (c oneLineConnector) Connect(ctx context.Context) (driver.Conn, error) {
+	conn, err := c.Connector.Connect(ctx)
+	if err != nil {
+		return nil, oneLine(err)
+	}
+	return conn, nil
+}
+
+// ConnectError is a connection that failed, said on one line: why, for every attempt that failed
+// another way. pgx's own message starts with the user and database and gives each attempt (each
+// address, TLS then plain) a line of its own, so its first line said nothing of why.
+type ConnectError struct{ err *pgconn.ConnectError }
+
+func (e *ConnectError) Error() string { return connectCause(e.err) }
+func (e *ConnectError) Unwrap() error { return e.err }
+
+func oneLine(err error) error {
+	if ce, ok := err.(*pgconn.ConnectError); ok {
+		return &ConnectError{err: ce}
+	}
+	return err
+}
+
+// attemptPrefix is how pgx names one attempt: "127.0.0.1:5432 (localhost): ".
+var attemptPrefix = regexp.MustCompile(`^\S+ \([^)]*\): `)
+
+// connectCause is why each attempt failed, each different reason once: "hostname resolving error:
+// lookup nosuchhost.invalid on 10.0.0.53:53: no such host", "dial error: dial tcp 127.0.0.1:1:
+// connect: connection refused", "server error: FATAL: password authentication failed ...".
+func connectCause(ce *pgconn.ConnectError) string {
+	var causes []string
+	var walk func(err error, prefix string)
+	walk = func(err error, prefix string) {
+		if j, ok := err.(interface{ Unwrap() []error }); ok {
+			for _, e := range j.Unwrap() {
+				walk(e, prefix)
+			}
+			return
+		}
+		msg := err.Error()
+		if u := errors.Unwrap(err); u != nil {
+			if _, joined := u.(interface{ Unwrap() []error }); joined && strings.HasSuffix(msg, u.Error()) {
+				walk(u, prefix+strings.TrimSuffix(msg, u.Error())) // "hostname resolving error: " + each
+				return
+			}
+		}
+		msg = prefix + strings.Join(strings.Fields(attemptPrefix.ReplaceAllString(msg, "")), " ")
+		if !slices.Contains(causes, msg) {
+			causes = append(causes, msg)
+		}
+	}
+	if inner := ce.Unwrap(); inner != nil {
+		walk(inner, "")
+	}
+	if len(causes) == 0 {
+		return ce.Error()
+	}
+	return strings.Join(causes, "; ")
 }
 
 // Connect opens one connection.
@@ -365,7 +432,7 @@ func (t *Postgres) Connect(ctx context.Context) (*pgx.Conn, error) {
 	}
 	conn, err := pgx.ConnectConfig(ctx, cfg)
 	if err != nil {
-		return nil, fmt.Errorf("postgres at %s: %w", t.Address(), err)
+		return nil, fmt.Errorf("postgres at %s: %w", t.Address(), oneLine(err))
 	}
 	if err := afterConnect(ctx, conn); err != nil {
 		conn.Close(context.Background())

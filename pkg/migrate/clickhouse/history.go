@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -481,14 +482,22 @@ FROM `+h.source()+` WHERE (version_id > 0 OR `+zeroAudited+`) AND (? = 0 OR vers
 	return out, rows.Err()
 }
 
+// ForceStatements is the one insert Force appends (a block, nothing mutated): every column of
+// every row, seq as <now> (the writer's clock when it runs); none when nothing changes.
 func (h *History) ForceStatements(applied, current []migrate.Record) []string {
 	rows := forceRows(applied, current)
 	if len(rows) == 0 {
-		return []string{"-- nothing changes: the history already records exactly these versions, none dirty"}
+		return nil
 	}
-	var vals []string
-	for _, r := range rows {
-		vals = append(vals, fmt.Sprintf("(%d, %d, 0, %s)", r.version, boolU8(r.applied), target.QuoteString(r.event)))
+	vals := make([]string, len(rows))
+	for i, r := range rows {
+		at := "now()"
+		if !r.at.IsZero() {
+			at = "toDateTime(" + target.QuoteString(r.at.UTC().Format("2006-01-02 15:04:05")) + ", 'UTC')"
+		}
+		vals[i] = fmt.Sprintf("(%d, %d, %d, %s, %s, %s, %s, <now>, %s, %s)", r.version, boolU8(r.applied), boolU8(r.dirty), at,
+			target.QuoteString(r.appliedBy), strconv.FormatFloat(float64(r.duration.Microseconds())/1000, 'f', -1, 64),
+			target.QuoteString(r.checksum), target.QuoteString(r.event), target.QuoteString(r.note))
 	}
-	return []string{fmt.Sprintf("INSERT INTO %s (version_id, is_applied, dirty, event, ...) VALUES %s -- one batch appended, nothing mutated", HistoryTable, strings.Join(vals, ", "))}
+	return []string{fmt.Sprintf("INSERT INTO %s (%s) VALUES\n%s", HistoryTable, strings.Join(columns, ", "), strings.Join(vals, ",\n"))}
 }

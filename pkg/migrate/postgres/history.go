@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -380,19 +382,36 @@ func (h *History) Audit(ctx context.Context, db *sql.DB, version int64) ([]migra
 	return out, rows.Err()
 }
 
+// ForceStatements are the statements Force runs, its arguments written in: each change of the
+// history with its audit row, in one transaction; none when nothing changes.
 func (h *History) ForceStatements(applied, current []migrate.Record) []string {
-	out := []string{"BEGIN"}
-	for _, c := range migrate.ForceChanges(applied, current) {
-		stmt, args := h.forceStatement(c)
-		stmt = strings.Replace(stmt, "$1", fmt.Sprint(args[0]), 1)
-		stmt = strings.Replace(stmt, "$3", quoteLiteral(fmt.Sprint(args[2])), 1)
-		stmt = strings.Replace(stmt, "$4", quoteLiteral(fmt.Sprint(args[3])), 1)
-		out = append(out, "-- "+fmt.Sprint(args[1])+" (and its audit row)\n"+stmt)
+	changes := migrate.ForceChanges(applied, current)
+	if len(changes) == 0 {
+		return nil
 	}
-	if len(out) == 1 {
-		return []string{"-- nothing changes: the history already records exactly these versions, none dirty"}
+	out := []string{"BEGIN"}
+	for _, c := range changes {
+		stmt, args := h.forceStatement(c)
+		out = append(out, inlineArgs(h.auditSQL(stmt), args))
 	}
 	return append(out, "COMMIT")
+}
+
+var placeholderRE = regexp.MustCompile(`\$[1-9][0-9]*`)
+
+// inlineArgs writes each $N of stmt as its argument's literal, in one pass (an argument's text
+// holding $2 stays as it is).
+func inlineArgs(stmt string, args []any) string {
+	return placeholderRE.ReplaceAllStringFunc(stmt, func(p string) string {
+		n, _ := strconv.Atoi(p[1:])
+		if n > len(args) {
+			return p
+		}
+		if s, ok := args[n-1].(string); ok {
+			return quoteLiteral(s)
+		}
+		return fmt.Sprint(args[n-1])
+	})
 }
 
 func quoteLiteral(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
