@@ -145,7 +145,7 @@ func TestFaultConnectionTerminated(t *testing.T) {
 	waitForQuery(t, dbURL, "pg_sleep")
 	testdb.Exec(t, dbURL, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND query LIKE '%pg_sleep%' AND pid <> pg_backend_pid()`)
 	wg.Wait()
-	if r.code != 1 || !strings.Contains(r.stderr, "000002_slow.sql up failed (rolled back, nothing recorded)") || !strings.Contains(r.stderr, "terminating connection") {
+	if r.code != 1 || !strings.Contains(r.stderr, "000002_slow.sql up failed at statement 2, line 4 (SELECT pg_sleep(20);) (rolled back, nothing recorded)") || !strings.Contains(r.stderr, "terminating connection") {
 		t.Fatalf("up whose connection was ended: exit %d, want 1 naming the file and the cause\n%s", r.code, r.stderr)
 	}
 	if strings.Count(strings.TrimSpace(r.stderr), "\n") > 0 {
