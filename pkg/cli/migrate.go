@@ -46,6 +46,11 @@ type migrateOpts struct {
 	allowOutOfOrder bool
 	verbose         bool
 	quiet           bool
+	// lazy: read only the migration files the command uses (down and redo: the ones they roll
+	// back); the folder's names are checked all the same.
+	lazy bool
+	// gooseCheck: goose parses every file at load (validate), not only those a command runs.
+	gooseCheck bool
 }
 
 func newMigrateCmd(a *app) *cobra.Command {
@@ -163,12 +168,12 @@ func (o *migrateOpts) sourceAll(cfg *config.Config, db string) (*migrate.Source,
 	if err != nil {
 		return nil, nil, err
 	}
-	lo := migrate.LoadOptions{WrapDollarQuoted: db == dbPostgres}
+	lo := migrate.LoadOptions{WrapDollarQuoted: db == dbPostgres, Lazy: o.lazy, GooseCheck: o.gooseCheck}
 	if db == dbClickHouse {
 		lo.AllNoTx, lo.Rewrite = true, clusterRewrite(cfg.ClickHouseCluster)
 	}
 	if dir != "" {
-		src, errs := migrate.LoadAll(os.DirFS(dir), filepath.ToSlash(filepath.Clean(dir)), lo)
+		src, errs := migrate.LoadAll(migrate.DirFS(dir), filepath.ToSlash(filepath.Clean(dir)), lo)
 		return src, errs, nil
 	}
 	fsys, display := embeddedSource(db)
@@ -391,6 +396,8 @@ func (a *app) runChange(cmd *cobra.Command, o *migrateOpts, action string) error
 	}
 	ctx := cmd.Context()
 	out := a.streams.Out
+	// down and redo read the files of what they roll back, not the whole folder.
+	o.lazy = action == "down" || action == "redo"
 	// Progress lines (and -v's statements) go to stdout, except with -q or -o json.
 	progress := out
 	if o.quiet || o.output == "json" {
@@ -421,9 +428,11 @@ func (a *app) runChange(cmd *cobra.Command, o *migrateOpts, action string) error
 		}
 		return printPlans(out, o.output, plans)
 	}
-	if action != "up" {
+	if action != "up" && !(o.yes && len(ts) == 1) {
 		// What will be undone is shown, per database, before the question; the run then checks
-		// under its lock that it is still exactly that.
+		// under its lock that it is still exactly that. With --yes and one database nobody sees a
+		// plan: the run reads the state once, under its lock. (With two, both are planned first,
+		// so that a refusal on the second stops the first from changing.)
 		var plans []*migrate.Plan
 		for _, t := range ts {
 			a.setPhase("reading the " + t.db.Name() + " history")

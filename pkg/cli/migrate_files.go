@@ -194,6 +194,7 @@ func newValidateCmd(a *app, o *migrateOpts) *cobra.Command {
 			}
 			var findings []migrate.Finding
 			total := 0
+			o.gooseCheck = true // validate reports what goose refuses in any file
 			for _, db := range dbs {
 				src, errs, err := o.sourceAll(cfg, db)
 				if err != nil {

@@ -62,7 +62,7 @@ type Status struct {
 
 // Status reads the database's history, read-only, and compares it with the source.
 func (e *Engine) Status(ctx context.Context) *Status {
-	s := &Status{Database: e.db.Name(), Address: e.db.Address(), Source: e.src.Display, BuiltIn: e.src.BuiltIn, Migrations: []MigrationStatus{}, Warnings: []string{}}
+	s := &Status{Database: e.db.Name(), Address: e.db.Address(), Source: e.src.Display, BuiltIn: e.src.BuiltIn, Migrations: make([]MigrationStatus, 0, len(e.src.Migrations)), Warnings: []string{}}
 	if e.src.Note != "" {
 		note := e.src.Note
 		s.SourceNote = &note
