@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -15,6 +16,7 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
@@ -693,7 +695,11 @@ func newStatusCmd(a *app, o *migrateOpts) *cobra.Command {
 					return err
 				}
 			} else {
-				printStatus(a.streams.Out, all, a.color())
+				// One write a few thousand rows, not one per row (the scrubbing writer under it
+				// writes out each whole line it gets).
+				w := bufio.NewWriterSize(a.streams.Out, 64<<10)
+				printStatus(w, all, a.color())
+				w.Flush()
 			}
 			pending := 0
 			for _, st := range all {
@@ -786,13 +792,13 @@ func printStatus(w io.Writer, all []*migrate.Status, color bool) {
 			}
 			ctw.Flush()
 		}
-		// The colour goes around the whole row, outside the cells, so tabwriter's widths hold.
-		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		// The colour goes around the whole row, outside the cells, so the widths hold.
 		head := ""
 		if color {
 			head = stateColor("")
 		}
-		fmt.Fprintln(tw, head+"  VERSION\tSTATE\tAPPLIED AT\tBY\tFILE")
+		rows := make([][]string, 0, len(s.Migrations)+1)
+		rows = append(rows, []string{head + "  VERSION", "STATE", "APPLIED AT", "BY", "FILE"})
 		for _, m := range s.Migrations {
 			at := "-"
 			if m.AppliedAt != nil {
@@ -810,12 +816,40 @@ func printStatus(w io.Writer, all []*migrate.Status, color bool) {
 			if file == "" {
 				file = "(no file)"
 			}
-			fmt.Fprintf(tw, "%s  %d\t%s\t%s\t%s\t%s%s\n", on, m.Version, m.State, at, by, file, off)
+			rows = append(rows, []string{on + "  " + strconv.FormatInt(m.Version, 10), m.State, at, by, file + off})
 		}
-		tw.Flush()
+		writeColumns(w, rows)
 		for _, warn := range s.Warnings {
 			fmt.Fprintf(w, "  warning: %s\n", warn)
 		}
+	}
+}
+
+// writeColumns writes rows as text/tabwriter does with padding 2 (every cell but the last padded
+// to its column's widest, in runes, and two spaces), without buffering every cell of a table of
+// thousands of rows twice.
+func writeColumns(w io.Writer, rows [][]string) {
+	var widths []int
+	for _, r := range rows {
+		for i, c := range r[:len(r)-1] {
+			if i == len(widths) {
+				widths = append(widths, 0)
+			}
+			widths[i] = max(widths[i], utf8.RuneCountInString(c))
+		}
+	}
+	var b []byte
+	for _, r := range rows {
+		b = b[:0]
+		for i, c := range r[:len(r)-1] {
+			b = append(b, c...)
+			for n := utf8.RuneCountInString(c); n < widths[i]+2; n++ {
+				b = append(b, ' ')
+			}
+		}
+		b = append(b, r[len(r)-1]...)
+		b = append(b, '\n')
+		w.Write(b)
 	}
 }
 
