@@ -408,7 +408,7 @@ func (e *Engine) locked(ctx context.Context, fn func(ctx context.Context, guard 
 	defer cancel(nil)
 	var lost error
 	var mu sync.Mutex
-	var checked time.Time // the last check that found the lock held
+	checked := time.Now() // the last check that found the lock held: taking it is one
 	guard := func(c context.Context) error {
 		mu.Lock()
 		defer mu.Unlock()
