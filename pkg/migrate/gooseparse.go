@@ -5,10 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"regexp"
 	"strings"
 
 	"github.com/mfridman/interpolate"
+
+	"github.com/brokle-ai/brokle/internal/lazyre"
 )
 
 // This file reads goose-format text the way goose's own parser does (its statement splitting,
@@ -246,7 +247,7 @@ func firstFile(doc *gooseDoc) string {
 	return ""
 }
 
-var txControlRE = regexp.MustCompile(`(?i)^(BEGIN|COMMIT|END|ABORT|ROLLBACK|START\s+TRANSACTION|PREPARE\s+TRANSACTION)\b`)
+var txControlRE = lazyre.New(`(?i)^(BEGIN|COMMIT|END|ABORT|ROLLBACK|START\s+TRANSACTION|PREPARE\s+TRANSACTION)\b`)
 
 // txControl returns the transaction control a statement starts with (COMMIT, BEGIN...), "" if
 // none. ROLLBACK TO SAVEPOINT stays inside the transaction and is not control.
@@ -332,7 +333,7 @@ func secondStatement(st Statement) (int, bool) {
 	return 0, false
 }
 
-var gooseFileRE = regexp.MustCompile(`(failed to parse )?\d+_[^ :]*\.sql:? ?`)
+var gooseFileRE = lazyre.New(`(failed to parse )?\d+_[^ :]*\.sql:? ?`)
 
 // check has goose parse each of ms both ways, offline, unless it did already: what goose refuses
 // is an error at the file's Up line; what it splits differently from brokle's reading wins, since

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
-	"regexp"
 	"runtime"
 	"slices"
 	"strconv"
@@ -16,6 +15,8 @@ import (
 	"sync"
 	"testing/fstest"
 	"unicode/utf8"
+
+	"github.com/brokle-ai/brokle/internal/lazyre"
 )
 
 // Format is the dialect a migration file was written in.
@@ -172,10 +173,10 @@ type LoadOptions struct {
 }
 
 var (
-	fileNameRE   = regexp.MustCompile(`(?i)^(\d+)_(.*?)(\.up|\.down)?\.sql$`)
-	sqlExtRE     = regexp.MustCompile(`(?i)\.sql$`)
-	migrateMark  = regexp.MustCompile(`^--\s*\+migrate\s+(\S+)(.*)$`)
-	dollarQuote  = regexp.MustCompile(`\$[A-Za-z_]*\$`)
+	fileNameRE   = lazyre.New(`(?i)^(\d+)_(.*?)(\.up|\.down)?\.sql$`)
+	sqlExtRE     = lazyre.New(`(?i)\.sql$`)
+	migrateMark  = lazyre.New(`^--\s*\+migrate\s+(\S+)(.*)$`)
+	dollarQuote  = lazyre.New(`\$[A-Za-z_]*\$`)
 	noVersionMsg = "file name has no version: want NNNNNN_name.sql (or NNNNNN_name.up.sql with NNNNNN_name.down.sql)"
 	utf8BOM      = []byte("\xef\xbb\xbf")
 )
