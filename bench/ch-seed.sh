@@ -13,7 +13,7 @@ source bench/lib.sh
 SIZES=${SIZES:-$([ -n "$QUICK" ] && echo 2000 || echo "100000 1000000")}
 BIN=${BROKLE_BIN:-bin/brokle}
 BEFORE=${BEFORE_BIN:-}
-DB=${BENCH_CH_DB:-brokle_bench_chseed}
+DB=${BENCH_CH_DB:-${BENCH_DB_PREFIX:-brokle_bench}_chseed}
 CH=${BROKLE_BENCH_CLICKHOUSE_HOST:-127.0.0.1}
 URL="clickhouse://default@$CH:9000/$DB"
 TARGET=0.5

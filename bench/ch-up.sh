@@ -16,7 +16,7 @@ BIN=${BROKLE_BIN:-bin/brokle}
 BEFORE=${BEFORE_BIN:-}
 peers migrate
 MIGRATE=$migrate
-DB=${BENCH_CH_DB:-brokle_bench_chup}
+DB=${BENCH_CH_DB:-${BENCH_DB_PREFIX:-brokle_bench}_chup}
 CH=${BROKLE_BENCH_CLICKHOUSE_HOST:-127.0.0.1}
 chq() { clickhouse-client --host "$CH" --query "$@"; }
 work=$(mktemp -d)

@@ -16,7 +16,7 @@ source bench/lib.sh
 SIZES=${SIZES:-$([ -n "$QUICK" ] && echo 2000 || echo "100000 1000000")}
 SHAPES=${SHAPES:-users items}
 BIN=${BROKLE_BIN:-bin/brokle}
-DB=${BENCH_DB:-brokle_bench_seed}
+DB=${BENCH_DB:-${BENCH_DB_PREFIX:-brokle_bench}_seed}
 TARGET=0.7
 export PGOPTIONS=${PGOPTIONS:---client-min-messages=warning}
 work=$(mktemp -d)

@@ -9,12 +9,12 @@ source bench/lib.sh
 BIN=${BROKLE_BIN:-bin/brokle}
 export BROKLE_LIBCHDB=${BROKLE_LIBCHDB:-$(bash scripts/libchdb.sh)}
 work=$(mktemp -d)
-trap 'rm -rf "$work"; drop_db brokle_bench_verify' EXIT
-export BROKLE_POSTGRES_URL=$(fresh_db brokle_bench_verify)
+trap 'rm -rf "$work"; drop_db ${BENCH_DB_PREFIX:-brokle_bench}_verify' EXIT
+export BROKLE_POSTGRES_URL=$(fresh_db ${BENCH_DB_PREFIX:-brokle_bench}_verify)
 timeit() { local f=$1; shift; local t0 t1; t0=$(now); "$@" >/dev/null 2>&1 || { echo "failed: $*" >&2; exit 1; }; t1=$(now); echo "$t1 - $t0" | bc -l >> "$f"; }
 for _ in $(seq "$RUNS"); do
   timeit "$work/pg_verify" "$BIN" migrate verify --db postgres
-  export BROKLE_POSTGRES_URL=$(fresh_db brokle_bench_verify)
+  export BROKLE_POSTGRES_URL=$(fresh_db ${BENCH_DB_PREFIX:-brokle_bench}_verify)
   timeit "$work/pg_up" "$BIN" migrate up --db postgres
   timeit "$work/ch_verify" env BROKLE_POSTGRES_URL= "$BIN" migrate verify --db clickhouse --dev-url chdb:memory
   timeit "$work/ch_up" env BROKLE_POSTGRES_URL= BROKLE_CLICKHOUSE_URL=chdb:memory "$BIN" migrate up --db clickhouse
