@@ -1,10 +1,12 @@
 package migrate
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/mfridman/interpolate"
@@ -95,7 +97,7 @@ func parseGoose(doc *gooseDoc, up bool) (stmts []Statement, useTx bool, err *Sou
 	useTx = true
 	envsub := false
 	state := stStart
-	var buf strings.Builder
+	var buf bytes.Buffer // as goose's: Reset keeps its room, and every line of the other direction is written and reset
 	var at origin
 	failAt := func(o origin, format string, args ...any) *SourceError {
 		return &SourceError{File: o.file, Line: o.line, Msg: fmt.Sprintf(format, args...)}
@@ -247,14 +249,20 @@ func firstFile(doc *gooseDoc) string {
 	return ""
 }
 
+// txControlWords are the first words of txControlRE's statements.
+var txControlWords = []string{"BEGIN", "COMMIT", "END", "ABORT", "ROLLBACK", "START", "PREPARE"}
+
 var txControlRE = lazyre.New(`(?i)^(BEGIN|COMMIT|END|ABORT|ROLLBACK|START\s+TRANSACTION|PREPARE\s+TRANSACTION)\b`)
 
 // txControl returns the transaction control a statement starts with (COMMIT, BEGIN...), "" if
 // none. ROLLBACK TO SAVEPOINT stays inside the transaction and is not control.
 func txControl(stmt string) string {
 	s := skipComments(stmt)
-	if s == "" || !strings.ContainsRune("BbCcEeAaRrSsPp", rune(s[0])) {
-		return "" // no control word starts with another letter
+	// Most statements start with another word (CREATE, ALTER...): the expression is the judge
+	// only of those that start with a control word.
+	word := s[:len(s)-len(strings.TrimLeft(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"))]
+	if !slices.ContainsFunc(txControlWords, func(w string) bool { return strings.EqualFold(w, word) }) {
+		return ""
 	}
 	m := txControlRE.FindString(s)
 	if m == "" {

@@ -246,7 +246,9 @@ func scan(fsys fs.FS, display string, opts LoadOptions) (*Source, SourceErrors) 
 	}
 	type pairParts struct{ up, down, name string }
 	pairs := map[int64]*pairParts{}
-	seen := map[int64]string{}
+	seen := make(map[int64]string, len(entries))
+	src.byVersion = make(map[int64]*Migration, len(entries))
+	src.Migrations = make([]*Migration, 0, len(entries))
 	claim := func(v int64, file string) bool {
 		if other, ok := seen[v]; ok {
 			fail(path.Join(display, file), 0, "version %d is used twice: also by %s", v, path.Join(display, other))
@@ -350,9 +352,11 @@ func (s *Source) read(ms []*Migration) SourceErrors {
 		}
 	}
 	ferrs := make([]SourceErrors, len(todo))
+	readFile, done := reader(s.fsys)
+	defer done()
 	readRange := func(from, to int) {
 		for i := from; i < to; i++ {
-			ferrs[i] = s.readOne(todo[i])
+			ferrs[i] = s.readOne(todo[i], readFile)
 		}
 	}
 	workers := min(runtime.GOMAXPROCS(0), len(todo)/parallelReadMin)
@@ -380,8 +384,10 @@ func (s *Source) read(ms []*Migration) SourceErrors {
 // reads faster than several start.
 const parallelReadMin = 256
 
-// readOne reads, checksums and parses one migration in place.
-func (s *Source) readOne(m *Migration) SourceErrors {
+// readOne reads, checksums and parses one migration in place; one that fails stays as the
+// listing made it.
+func (s *Source) readOne(m *Migration, readFile func(string) ([]byte, error)) SourceErrors {
+	listed := *m
 	var got *Migration
 	var errs SourceErrors
 	if m.Format == FormatPair {
@@ -389,18 +395,22 @@ func (s *Source) readOne(m *Migration) SourceErrors {
 		if len(m.paths) > 1 {
 			down = m.paths[1]
 		}
-		got, errs = parsePair(s.fsys, s.Display, m.Version, m.paths[0], down, s.opts)
+		got, errs = parsePair(readFile, s.Display, m.Version, m.paths[0], down, s.opts)
 	} else {
-		data, err := fs.ReadFile(s.fsys, m.paths[0])
+		data, err := readFile(m.paths[0])
 		if err != nil {
 			return SourceErrors{{File: m.File(), Msg: fmt.Sprintf("cannot read it: %v", unwrapPathErr(err))}}
 		}
-		got, errs = parseSingle(m.File(), m.Version, m.Name, data, s.opts)
+		got, errs = parseSingle(m, data, s.opts)
 	}
-	if got != nil {
-		got.paths, got.loaded = m.paths, true
+	if got == nil {
+		*m = listed
+		return errs
+	}
+	if got != m {
 		*m = *got
 	}
+	m.paths, m.loaded = listed.paths, true
 	return errs
 }
 
@@ -461,23 +471,23 @@ const reSpace = "\t\n\f\r "
 // migrateMarkOf is migrateMark.FindStringSubmatch of a trimmed line (the line, the command, the
 // rest; nil when it is not a -- +migrate annotation), at a fraction of the expression's cost
 // (TestMigrateMarkOf holds them equal).
-func migrateMarkOf(line string) []string {
+func migrateMarkOf(line string) (sm [3]string, ok bool) {
 	rest, ok := strings.CutPrefix(line, "--")
 	if !ok {
-		return nil
+		return sm, false
 	}
 	if rest, ok = strings.CutPrefix(strings.TrimLeft(rest, reSpace), "+migrate"); !ok {
-		return nil
+		return sm, false
 	}
 	cmd := strings.TrimLeft(rest, reSpace)
 	if len(cmd) == len(rest) || cmd == "" {
-		return nil
+		return sm, false
 	}
 	end := strings.IndexAny(cmd, reSpace)
 	if end < 0 {
 		end = len(cmd)
 	}
-	return []string{line, cmd[:end], cmd[end:]}
+	return [3]string{line, cmd[:end], cmd[end:]}, true
 }
 
 func unwrapPathErr(err error) error {
@@ -579,8 +589,10 @@ func (d *gooseDoc) text() []byte {
 }
 
 // parseSingle reads a file in the -- +migrate or -- +goose format.
-func parseSingle(file string, v int64, name string, data []byte, opts LoadOptions) (*Migration, SourceErrors) {
-	m := &Migration{Version: v, Name: name, Files: []string{file}, Texts: [][]byte{data}}
+// m is the migration as the listing made it (version, name, file), filled in place.
+func parseSingle(m *Migration, data []byte, opts LoadOptions) (*Migration, SourceErrors) {
+	file := m.File()
+	m.Texts = [][]byte{data}
 	m.Checksum, m.RawChecksum = sums(data)
 	m.Template = isTemplate(normalize(data))
 	data = bytes.TrimPrefix(data, utf8BOM)
@@ -603,7 +615,7 @@ func parseSingle(file string, v int64, name string, data []byte, opts LoadOption
 			doc.add(line, at) // neither annotation: SQL, or nothing
 			continue
 		}
-		if sm := migrateMarkOf(trimmed); sm != nil {
+		if sm, ok := migrateMarkOf(trimmed); ok {
 			if m.Format == FormatGoose {
 				fail(n, "mixes -- +migrate and -- +goose annotations")
 				return nil, errs
@@ -701,10 +713,10 @@ func parseSingle(file string, v int64, name string, data []byte, opts LoadOption
 }
 
 // parsePair reads a golang-migrate up/down pair.
-func parsePair(fsys fs.FS, display string, v int64, upName, downName string, opts LoadOptions) (*Migration, SourceErrors) {
+func parsePair(readFile func(string) ([]byte, error), display string, v int64, upName, downName string, opts LoadOptions) (*Migration, SourceErrors) {
 	upFile := path.Join(display, upName)
 	var errs SourceErrors
-	up, err := fs.ReadFile(fsys, upName)
+	up, err := readFile(upName)
 	if err != nil {
 		return nil, SourceErrors{{File: upFile, Msg: fmt.Sprintf("cannot read it: %v", unwrapPathErr(err))}}
 	}
@@ -712,7 +724,7 @@ func parsePair(fsys fs.FS, display string, v int64, upName, downName string, opt
 	files, texts := []string{upFile}, [][]byte{up}
 	if downName != "" {
 		downFile := path.Join(display, downName)
-		if down, err = fs.ReadFile(fsys, downName); err != nil {
+		if down, err = readFile(downName); err != nil {
 			return nil, SourceErrors{{File: downFile, Msg: fmt.Sprintf("cannot read it: %v", unwrapPathErr(err))}}
 		}
 		files = append(files, downFile)
@@ -850,7 +862,7 @@ func finish(m *Migration, doc *gooseDoc, opts LoadOptions, upLine int) (*Migrati
 	if len(errs) > 0 {
 		return nil, errs
 	}
-	m.gooseName = fmt.Sprintf("%d_%s.sql", m.Version, m.Name)
+	m.gooseName = strconv.FormatInt(m.Version, 10) + "_" + m.Name + ".sql"
 	text := doc.text()
 	m.gooseText = rewrite(text, opts)
 	m.rewritten = opts.Rewrite != nil && !bytes.Equal(text, m.gooseText)

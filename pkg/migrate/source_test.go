@@ -162,8 +162,12 @@ func TestMigrateMarkOf(t *testing.T) {
 				for _, d := range parts {
 					line := a + b + c + d
 					want := migrateMark.FindStringSubmatch(line)
-					got := migrateMarkOf(line)
-					if strings.Join(got, "|") != strings.Join(want, "|") || (got == nil) != (want == nil) {
+					sm, ok := migrateMarkOf(line)
+					var got []string
+					if ok {
+						got = sm[:]
+					}
+					if strings.Join(got, "|") != strings.Join(want, "|") || ok != (want != nil) {
 						t.Errorf("%q: got %q, want %q", line, got, want)
 					}
 				}
