@@ -272,41 +272,69 @@ func (a *app) open(cfg *config.Config, o *migrateOpts, db string, readOnly bool,
 	if err != nil {
 		return nil, err
 	}
-	var warnings io.Writer = a.streams.Err
-	if progress == io.Discard {
-		warnings = io.Discard
+	d, closeFn, err := openDB(cfg, db, readOnly)
+	if err != nil {
+		return nil, err
 	}
-	var d migrate.Database
-	var closeFn func()
-	switch db {
-	case dbPostgres:
-		t, err := cfg.Postgres()
-		if err != nil {
-			return nil, err
-		}
-		pg, err := postgres.Open(t, postgres.Options{ReadOnly: readOnly})
-		if err != nil {
-			return nil, err
-		}
-		d, closeFn = pg, func() { pg.Close() }
-	case dbClickHouse:
-		ch, closer, err := openClickHouse(cfg, readOnly)
-		if err != nil {
-			return nil, err
-		}
-		d, closeFn = ch, closer
-	}
-	eng, err := migrate.New(d, src, migrate.Options{
-		AllowDrift: o.allowDrift, AllowOutOfOrder: o.allowOutOfOrder,
-		AppliedBy: a.appliedBy, Progress: progress, LockTimeout: cfg.LockTimeout, Phase: a.setPhase,
-		Warnings: warnings,
-		Verbose:  o.verbose,
-	})
+	eng, err := migrate.New(d, src, a.engineOptions(cfg, o, progress))
 	if err != nil {
 		closeFn()
 		return nil, err
 	}
 	return &opened{db: d, engine: eng, src: src, close: closeFn}, nil
+}
+
+// openDB opens a database (read-only for dry runs and status): nothing is sent until the first
+// query; the embedded ClickHouse engine starts here.
+func openDB(cfg *config.Config, db string, readOnly bool) (migrate.Database, func(), error) {
+	switch db {
+	case dbPostgres:
+		t, err := cfg.Postgres()
+		if err != nil {
+			return nil, nil, err
+		}
+		pg, err := postgres.Open(t, postgres.Options{ReadOnly: readOnly})
+		if err != nil {
+			return nil, nil, err
+		}
+		return pg, func() { pg.Close() }, nil
+	case dbClickHouse:
+		return openClickHouse(cfg, readOnly)
+	}
+	return nil, nil, fmt.Errorf("no database %q", db)
+}
+
+func (a *app) engineOptions(cfg *config.Config, o *migrateOpts, progress io.Writer) migrate.Options {
+	var warnings io.Writer = a.streams.Err
+	if progress == io.Discard {
+		warnings = io.Discard
+	}
+	return migrate.Options{
+		AllowDrift: o.allowDrift, AllowOutOfOrder: o.allowOutOfOrder,
+		AppliedBy: a.appliedBy, Progress: progress, LockTimeout: cfg.LockTimeout, Phase: a.setPhase,
+		Warnings: warnings,
+		Verbose:  o.verbose,
+	}
+}
+
+// status reads a database's status, read-only, while its migrations are read: the two take
+// about as long with thousands of migrations. A problem with the files comes first, as when the
+// files are read before anything connects.
+func (a *app) status(ctx context.Context, cfg *config.Config, o *migrateOpts, db string) (*migrate.Status, error) {
+	a.setPhase("reading the " + db + " migrations and status")
+	load := func() (*migrate.Source, error) { return o.source(cfg, db) }
+	d, closeFn, err := openDB(cfg, db, true)
+	if err != nil {
+		if _, lerr := load(); lerr != nil {
+			return nil, lerr
+		}
+		return nil, err
+	}
+	defer closeFn()
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	st, _, err := migrate.StatusWhileLoading(ctx, d, a.engineOptions(cfg, o, io.Discard), load)
+	return st, err
 }
 
 // stepsFlag is --steps: def when it was not given.
@@ -687,15 +715,10 @@ func newStatusCmd(a *app, o *migrateOpts) *cobra.Command {
 			}
 			var all []*migrate.Status
 			for _, name := range dbs {
-				t, err := a.open(cfg, o, name, true, io.Discard)
+				st, err := a.status(cmd.Context(), cfg, o, name)
 				if err != nil {
 					return err
 				}
-				a.setPhase("reading the " + name + " status")
-				ctx, cancel := context.WithTimeout(cmd.Context(), 30*time.Second)
-				st := t.engine.Status(ctx)
-				cancel()
-				t.close()
 				all = append(all, st)
 				if cause := context.Cause(cmd.Context()); cause != nil {
 					return cause
