@@ -363,6 +363,7 @@ func (t *Postgres) OpenDBTraced(readOnly bool, tracer pgx.QueryTracer) (*sql.DB,
 	// preparing one first (pgx's default caches prepared statements) costs a round trip it
 	// never gets back. Parameters are typed from their Go values.
 	cfg.DefaultQueryExecMode = pgx.QueryExecModeExec
+	cfg.StatementCacheCapacity, cfg.DescriptionCacheCapacity = 0, 0 // nothing to cache: no allocation for it
 	// A connection that was made a moment ago is not pinged before its first use (pgx pings a
 	// connection it reuses after a second idle, and counts a new one as idle since forever).
 	var fresh sync.Map // *pgx.Conn: when it connected
