@@ -10,7 +10,7 @@ DATE    ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
 LDFLAGS := -s -w -X github.com/brokle-ai/brokle/pkg/cli.version=$(VERSION) \
            -X github.com/brokle-ai/brokle/pkg/cli.commit=$(COMMIT) -X github.com/brokle-ai/brokle/pkg/cli.date=$(DATE)
 
-.PHONY: install build test services lint fuzz libchdb dev-up migrate-verify bench bench-verify bench-migrate bench-seed bench-start bench-ch-up bench-ch-seed \
+.PHONY: install build test services lint fuzz libchdb dev-up migrate-verify bench bench-quick bench-down bench-verify bench-migrate bench-seed bench-start bench-ch-up bench-ch-seed \
         db-create shell-db shell-clickhouse shell-redis release-check snapshot seed-dev seed-demo seed-test migrate-up migrate-down migrate-status migrate-reset create-migration migrate-validate
 
 install: ## install brokle into GOBIN (default $(go env GOPATH)/bin), with the version stamped
@@ -91,21 +91,22 @@ create-migration: ## make create-migration DB=postgres NAME=add_x
 	@test -n "$(NAME)" || { echo "usage: make create-migration DB=postgres|clickhouse NAME=snake_case_name" >&2; exit 2; }
 	$(BROKLE) migrate create --db $(if $(filter all,$(DB)),postgres,$(DB)) --name $(NAME)
 
-bench: build ## every benchmark: migrate up and status vs goose and psql, seed vs \copy, verify, start-up
-	bash bench/migrate.sh
-	bash bench/seed.sh
-	bash bench/ch-up.sh
-	bash bench/ch-seed.sh
-	bash bench/verify.sh
-	bash bench/start.sh
+bench: build ## every row of the benchmark table, peers interleaved (goose, dbmate, golang-migrate, psql, clickhouse-client), one markdown table of medians, ratios and goals
+	bash bench/all.sh
+
+bench-quick: build ## make bench at smoke sizes, one run each (a minute or two)
+	BENCH_QUICK=1 bash bench/all.sh
+
+bench-down: build ## one-shot migrate down, 100 steps, a process each: CPU and wall per step vs goose
+	bash bench/down.sh
 
 bench-verify: build
 	bash bench/verify.sh
 
-bench-migrate: build
+bench-migrate: build ## PostgreSQL up of 100/300/1,000 migrations vs goose, dbmate, golang-migrate, psql; status with 5,000 applied
 	bash bench/migrate.sh
 
-bench-seed: build ## seeding 100,000 rows: brokle vs psql \copy
+bench-seed: build ## PostgreSQL seed of 100,000 and 1,000,000 rows (two shapes): brokle vs psql \copy
 	bash bench/seed.sh
 
 bench-ch-up: build ## ClickHouse migrate up of 100 migrations: brokle vs golang-migrate vs clickhouse-client --multiquery

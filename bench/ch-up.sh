@@ -11,12 +11,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source bench/lib.sh
-N=${MIGRATIONS:-100}
+N=${MIGRATIONS:-$([ -n "$QUICK" ] && echo 10 || echo 100)}
 BIN=${BROKLE_BIN:-bin/brokle}
 BEFORE=${BEFORE_BIN:-}
-MIGRATE=${MIGRATE_BIN:-${BROKLE_CACHE:-$HOME/.cache/brokle}/peers/bin/migrate}
-[ -x "$MIGRATE" ] || eval "$(scripts/peer-tools.sh migrate)"
-DB=${BENCH_CH_DB:-brokle_bench_chup}
+peers migrate
+MIGRATE=$migrate
+DB=${BENCH_CH_DB:-${BENCH_DB_PREFIX:-brokle_bench}_chup}
 CH=${BROKLE_BENCH_CLICKHOUSE_HOST:-127.0.0.1}
 PORT=${BROKLE_BENCH_CLICKHOUSE_PORT:-9000}
 chq() { clickhouse-client --host "$CH" --port "$PORT" --query "$@"; }
@@ -51,6 +51,10 @@ echo '| contender | median s | / floor | / golang-migrate | target |'
 echo '| --- | --- | --- | --- | --- |'
 printf '| brokle | %.3f | %sx | %sx | <= 1.3x floor, <= 1.0x golang-migrate |\n' "$b" "$(ratio "$b" "$f")" "$(ratio "$b" "$g")"
 if [ -n "$BEFORE" ]; then o=$(median < "$work/o"); printf '| brokle before | %.3f | %sx | %sx | |\n' "$o" "$(ratio "$o" "$f")" "$(ratio "$o" "$g")"; fi
+work_name="ClickHouse \`up\`, $N migrations, server $(chq 'SELECT version()')"
+row "$work_name" "$(secs "$b")" "clickhouse-client --multiquery $(secs "$f")" "$(ratio "$b" "$f")x" "<= 1.3x" "$(at_most "$(ratio "$b" "$f")" 1.3)"
+row "$work_name" "$(secs "$b")" "golang-migrate v4 $(secs "$g")" "$(ratio "$b" "$g")x" "<= 1.0x" "$(at_most "$(ratio "$b" "$g")" 1.0)"
+if [ -n "$BEFORE" ]; then row "$work_name" "$(secs "$b")" "brokle before $(secs "$o")" "$(ratio "$b" "$o")x" "before/after" "-"; fi
 printf '| golang-migrate | %.3f | %sx | 1.00x | |\n| clickhouse-client --multiquery (floor) | %.3f | 1.00x | %sx | |\n' "$g" "$(ratio "$g" "$f")" "$f" "$(ratio "$f" "$g")"
 
 LIB=${BROKLE_LIBCHDB:-}
@@ -69,6 +73,10 @@ if [ -n "$LIB" ] && [ -f "$LIB" ]; then
   printf '| brokle | %.3f | %sx | <= 1.3x floor |\n' "$e" "$(ratio "$e" "$ef")"
   if [ -n "$BEFORE" ]; then eo=$(median < "$work/eo"); printf '| brokle before | %.3f | %sx | |\n' "$eo" "$(ratio "$eo" "$ef")"; fi
   printf '| one libchdb session (floor) | %.3f | 1.00x | |\n' "$ef"
+  row "ClickHouse \`up\`, $N migrations, embedded engine" "$(secs "$e")" "one libchdb session $(secs "$ef")" "$(ratio "$e" "$ef")x" "<= 1.3x" "$(at_most "$(ratio "$e" "$ef")" 1.3)"
+  if [ -n "$BEFORE" ]; then
+    row "ClickHouse \`up\`, $N migrations, embedded engine" "$(secs "$e")" "brokle before $(secs "$eo")" "$(ratio "$e" "$eo")x" "before/after" "-"
+  fi
 else
   echo "embedded engine: skipped (set BROKLE_LIBCHDB to libchdb.so)"
 fi

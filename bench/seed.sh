@@ -13,10 +13,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source bench/lib.sh
-SIZES=${SIZES:-100000 1000000}
+SIZES=${SIZES:-$([ -n "$QUICK" ] && echo 2000 || echo "100000 1000000")}
 SHAPES=${SHAPES:-users items}
 BIN=${BROKLE_BIN:-bin/brokle}
-DB=${BENCH_DB:-brokle_bench_seed}
+DB=${BENCH_DB:-${BENCH_DB_PREFIX:-brokle_bench}_seed}
 TARGET=0.7
 export PGOPTIONS=${PGOPTIONS:---client-min-messages=warning}
 work=$(mktemp -d)
@@ -96,6 +96,8 @@ for shape in $SHAPES; do
     read -r b bs <<< "$(stats "$work/b")"
     read -r c cs <<< "$(stats "$work/c")"
     rss=$(sort -g "$work/rss" | tail -1)
+    r=$(ratio "$(awk -v t="$b" 'BEGIN {print 1 / t}')" "$(awk -v t="$c" 'BEGIN {print 1 / t}')")
+    row "PostgreSQL seed, $n rows, $shape" "$(secs "$b"), $((rss / 1024)) MiB" "psql \\copy $(secs "$c")" "${r}x rows/s" ">= ${TARGET}x" "$(at_least "$r" "$TARGET")"
     rows+=("$(printf '| %s | %s | %.3f | %.3f | %sx | %d MiB | %s / %s | >= %sx |' "$shape" "$n" "$b" "$c" \
       "$(ratio "$(awk -v t="$b" 'BEGIN {print 1 / t}')" "$(awk -v t="$c" 'BEGIN {print 1 / t}')")" \
       $((rss / 1024)) "$bs" "$cs" "$TARGET")")

@@ -2,9 +2,9 @@ package cli
 
 import (
 	"fmt"
-	"regexp"
 	"strings"
 
+	"github.com/brokle-ai/brokle/internal/lazyre"
 	"github.com/brokle-ai/brokle/pkg/config"
 	chm "github.com/brokle-ai/brokle/pkg/migrate/clickhouse"
 	"github.com/brokle-ai/brokle/pkg/migrate/postgres"
@@ -50,7 +50,7 @@ func openClickHouse(cfg *config.Config, readOnly bool) (*chm.DB, func(), error) 
 	}, nil
 }
 
-var onClusterPlaceholderRE = regexp.MustCompile("(?i)(\\s+)ON(\\s+)CLUSTER(\\s+)(?:'\\{cluster\\}'|\"\\{cluster\\}\"|`\\{cluster\\}`|\\{cluster\\})")
+var onClusterPlaceholderRE = lazyre.New("(?i)(\\s+)ON(\\s+)CLUSTER(\\s+)(?:'\\{cluster\\}'|\"\\{cluster\\}\"|`\\{cluster\\}`|\\{cluster\\})")
 
 // clusterRewrite lets migrations say ON CLUSTER {cluster} (or the quoted '{cluster}'): the
 // configured cluster's name, and on a single server the clause goes away. Nothing else changes:

@@ -5,7 +5,6 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/brokle-ai/brokle/internal/lazyre"
 	"github.com/brokle-ai/brokle/pkg/chdb"
 	"github.com/brokle-ai/brokle/pkg/config"
 	"github.com/brokle-ai/brokle/pkg/migrate"
@@ -21,7 +21,7 @@ import (
 	"github.com/brokle-ai/brokle/pkg/migrate/postgres"
 )
 
-var snakeCaseRE = regexp.MustCompile(`^[a-z][a-z0-9]*(_[a-z0-9]+)*$`)
+var snakeCaseRE = lazyre.New(`^[a-z][a-z0-9]*(_[a-z0-9]+)*$`)
 
 // createFolder is the folder create writes to: --dir, else the configured folder, the one status
 // and up read. A configured folder that does not exist is refused: the built-in set is in use,
@@ -108,7 +108,7 @@ func newCreateCmd(a *app, o *migrateOpts) *cobra.Command {
 	return cmd
 }
 
-var leadingVersionRE = regexp.MustCompile(`^(\d+)_`)
+var leadingVersionRE = lazyre.New(`^(\d+)_`)
 
 // createMigration writes dir/VERSION_name.sql: the next sequential version after the highest
 // sequential one in dir (timestamps are left for fix to renumber), or the time now.
@@ -195,6 +195,7 @@ func newValidateCmd(a *app, o *migrateOpts) *cobra.Command {
 			}
 			var findings []migrate.Finding
 			total := 0
+			o.gooseCheck = true // validate reports what goose refuses in any file
 			for _, db := range dbs {
 				src, errs, err := o.sourceAll(cfg, db)
 				if err != nil {

@@ -153,6 +153,12 @@ func TestKillDuringNoTransactionMigration(t *testing.T) {
 	env := []string{"BROKLE_POSTGRES_URL=" + dbURL, "SLEEP=0"}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
+	// The lock is held by the session that runs the migration: it is freed when the server stops
+	// the dead client's statement (client_connection_check_interval: within a second), not before,
+	// so no run goes ahead while that statement still runs. Until then status says running.
+	waitUntil(t, "the server end the dead client's statement", func() bool {
+		return len(testdb.QueryStrings(t, dbURL, `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND query LIKE '%pg_sleep%' AND pid <> pg_backend_pid()`)) == 0
+	})
 
 	r := brokle(t, ctx, env, "migrate", "status", "--db", "postgres", "--dir", dir)
 	if r.code != 1 || !strings.Contains(r.stdout, "dirty: YES, version 1") {

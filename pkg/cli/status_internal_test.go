@@ -2,10 +2,12 @@ package cli
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"regexp"
 	"strings"
 	"testing"
+	"text/tabwriter"
 	"time"
 
 	"github.com/brokle-ai/brokle/pkg/migrate"
@@ -66,5 +68,25 @@ func TestColorOnlyOnATerminal(t *testing.T) {
 		if a.color() {
 			t.Error("colour on a terminal with NO_COLOR set")
 		}
+	}
+}
+
+// TestWriteColumns: the status table's columns are text/tabwriter's (padding 2, widths in runes).
+func TestWriteColumns(t *testing.T) {
+	rows := [][]string{
+		{"\x1b[39m  VERSION", "STATE", "APPLIED AT", "BY", "FILE"},
+		{"\x1b[31m  1", "dirty", "2026-11-24 18:35:20 UTC", "ü@host", "m/1.sql\x1b[0m"},
+		{"\x1b[39m  20261124153000", "applied", "-", "-", "(no file)\x1b[0m"},
+		{"\x1b[02m  3", "pending", "-", "a-much-longer-user@some.host", "m/ünï.sql\x1b[0m"},
+	}
+	var got, want bytes.Buffer
+	writeColumns(&got, rows)
+	tw := tabwriter.NewWriter(&want, 0, 0, 2, ' ', 0)
+	for _, r := range rows {
+		fmt.Fprintln(tw, strings.Join(r, "\t"))
+	}
+	tw.Flush()
+	if got.String() != want.String() {
+		t.Errorf("got\n%q\nwant\n%q", got.String(), want.String())
 	}
 }

@@ -10,7 +10,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -20,6 +19,7 @@ import (
 	"github.com/spf13/viper"
 	"gopkg.in/yaml.v3"
 
+	"github.com/brokle-ai/brokle/internal/lazyre"
 	"github.com/brokle-ai/brokle/pkg/target"
 )
 
@@ -426,8 +426,8 @@ func unwrapPathErr(err error) error {
 }
 
 var (
-	yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
-	yamlDupRE  = regexp.MustCompile(`^mapping key "(.*)" already defined at line (\d+)$`)
+	yamlLineRE = lazyre.New(`^yaml: line (\d+): (.*)$`)
+	yamlDupRE  = lazyre.New(`^mapping key "(.*)" already defined at line (\d+)$`)
 )
 
 // checkFile parses the file with line numbers, so a malformed file or a misspelt key is reported

@@ -6,11 +6,12 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
+
+	"github.com/brokle-ai/brokle/internal/lazyre"
 )
 
-var dotenvNameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+var dotenvNameRE = lazyre.New(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
 // readDotEnv reads root/.env, the way goose and dbmate read theirs (godotenv): NAME=value lines,
 // `export` allowed, # comments, values optionally in single or double quotes and then a comment.

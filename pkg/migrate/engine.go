@@ -44,7 +44,8 @@ type Engine struct {
 	db        Database
 	src       *Source
 	opts      Options
-	provider  *goose.Provider // nil when the source is empty
+	provider  *goose.Provider // made by ready, over the migrations read so far
+	provides  int             // how many migrations the provider knows
 	confirmed *Plan           // the plan the user said yes to: the run must be exactly it
 	running   string          // the migration being applied, for messages: "dir/000002_x.sql (up)"
 	report    *Run            // what the current run did so far
@@ -135,15 +136,35 @@ func New(db Database, src *Source, opts Options) (*Engine, error) {
 	if opts.LockCheck <= 0 {
 		e.opts.LockCheck = time.Second
 	}
-	if len(src.Migrations) > 0 {
-		p, err := goose.NewProvider(goose.DialectCustom, db.DB(), src.GooseFS(),
-			goose.WithStore(db.History()), goose.WithDisableGlobalRegistry(true))
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", db.Name(), err)
-		}
-		e.provider = p
-	}
 	return e, nil
+}
+
+// ready makes ms ready to run: read and parsed (a lazy source reads only what a command runs),
+// so a problem with any of them stops the run before anything runs, and known to goose's
+// provider. goose parses each again as it runs it, the way it reads every file.
+func (e *Engine) ready(ms []*Migration) error {
+	if len(ms) == 0 {
+		return nil
+	}
+	if err := e.src.Load(ms); err != nil {
+		return err
+	}
+	known := 0
+	for _, m := range e.src.Migrations {
+		if m.loaded {
+			known++
+		}
+	}
+	if e.provider != nil && known == e.provides {
+		return nil
+	}
+	p, err := goose.NewProvider(goose.DialectCustom, e.db.DB(), e.src.GooseFS(),
+		goose.WithStore(e.db.History()), goose.WithDisableGlobalRegistry(true))
+	if err != nil {
+		return fmt.Errorf("%s: %w", e.db.Name(), err)
+	}
+	e.provider, e.provides = p, known
+	return nil
 }
 
 // Step is one migration of a plan.
@@ -248,6 +269,7 @@ func (e *Engine) readState(ctx context.Context) (*state, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s at %s: read history: %w", e.db.Name(), e.db.Address(), err)
 	}
+	st.records, st.byVer = make([]Record, 0, len(recs)), make(map[int64]Record, len(recs))
 	for _, r := range recs {
 		if r.Applied || r.Dirty {
 			st.records = append(st.records, r)
@@ -264,20 +286,40 @@ func (e *Engine) fileOf(v int64) string {
 	return fmt.Sprintf("version %d (no file)", v)
 }
 
-// checkRunnable refuses to change a dirty or drifted database.
-func (e *Engine) checkRunnable(st *state) error {
+// checkRunnable refuses to change a dirty database, or, when drift is set, one whose applied
+// migrations drifted (what up and reset build on: every applied migration).
+func (e *Engine) checkRunnable(st *state, drift bool) error {
 	if d := st.dirty(); d != nil {
 		return &ErrDirty{Database: e.db.Name(), Version: d.Version, File: e.fileOf(d.Version)}
+	}
+	if !drift {
+		return nil
+	}
+	var applied []*Migration
+	for _, r := range st.records {
+		m := e.src.Lookup(r.Version)
+		if m == nil {
+			if e.opts.AllowDrift {
+				continue
+			}
+			return &ErrDrift{Database: e.db.Name(), Version: r.Version}
+		}
+		applied = append(applied, m)
+	}
+	return e.checkDrift(st, applied)
+}
+
+// checkDrift reads ms and refuses to run when one of them is applied with another text than its
+// file's (down and redo check the migrations they roll back: their text is what runs).
+func (e *Engine) checkDrift(st *state, ms []*Migration) error {
+	if err := e.src.Load(ms); err != nil {
+		return err
 	}
 	if e.opts.AllowDrift {
 		return nil
 	}
-	for _, r := range st.records {
-		m := e.src.Lookup(r.Version)
-		if m == nil {
-			return &ErrDrift{Database: e.db.Name(), Version: r.Version}
-		}
-		if !m.Matches(r.Checksum) {
+	for _, m := range ms {
+		if r, ok := st.byVer[m.Version]; ok && !m.Matches(r.Checksum) {
 			return &ErrDrift{Database: e.db.Name(), Version: r.Version, File: m.File()}
 		}
 	}
@@ -368,7 +410,7 @@ func (e *Engine) locked(ctx context.Context, fn func(ctx context.Context, guard 
 	defer cancel(nil)
 	var lost error
 	var mu sync.Mutex
-	var checked time.Time // the last check that found the lock held
+	checked := time.Now() // the last check that found the lock held: taking it is one
 	guard := func(c context.Context) error {
 		mu.Lock()
 		defer mu.Unlock()
@@ -415,8 +457,9 @@ func (e *Engine) locked(ctx context.Context, fn func(ctx context.Context, guard 
 	return err
 }
 
-// change runs fn under the lock with the current state, after the dirty and drift checks.
-func (e *Engine) change(ctx context.Context, fn func(ctx context.Context, st *state, guard func(context.Context) error) error) error {
+// change runs fn under the lock with the current state, after the dirty check and, with drift,
+// the drift check of every applied migration (fn checks the ones it rolls back otherwise).
+func (e *Engine) change(ctx context.Context, drift bool, fn func(ctx context.Context, st *state, guard func(context.Context) error) error) error {
 	return e.locked(ctx, func(ctx context.Context, guard func(context.Context) error) error {
 		h := e.db.History()
 		if up, ok := h.(interface {
@@ -433,7 +476,7 @@ func (e *Engine) change(ctx context.Context, fn func(ctx context.Context, st *st
 		if err != nil {
 			return e.stopped(ctx, err, nil)
 		}
-		if err := e.checkRunnable(st); err != nil {
+		if err := e.checkRunnable(st, drift); err != nil {
 			return err
 		}
 		if err := e.checkUnmanaged(ctx, st); err != nil {
@@ -494,9 +537,12 @@ func (e *Engine) Up(ctx context.Context, steps int, target int64) (*Run, error) 
 			return run, err
 		}
 	}
-	err := e.change(ctx, func(ctx context.Context, st *state, guard func(context.Context) error) error {
+	err := e.change(ctx, true, func(ctx context.Context, st *state, guard func(context.Context) error) error {
 		ms, err := e.planUp(st, steps, target)
 		if err != nil {
+			return err
+		}
+		if err := e.ready(ms); err != nil {
 			return err
 		}
 		if err := e.refuseTemplates(ms); err != nil {
@@ -515,12 +561,18 @@ func (e *Engine) Up(ctx context.Context, steps int, target int64) (*Run, error) 
 // Down rolls back the latest applied migrations: steps of them, or down to target (exclusive).
 func (e *Engine) Down(ctx context.Context, steps int, target int64) (*Run, error) {
 	run, start := e.newRun("down")
-	err := e.change(ctx, func(ctx context.Context, st *state, guard func(context.Context) error) error {
+	err := e.change(ctx, false, func(ctx context.Context, st *state, guard func(context.Context) error) error {
 		ms, err := e.planDown(st, steps, target, false)
 		if err != nil {
 			return err
 		}
 		if err := e.agree(ms, dirs(len(ms), false)); err != nil {
+			return err
+		}
+		if err := e.checkDrift(st, ms); err != nil {
+			return err
+		}
+		if err := e.ready(ms); err != nil {
 			return err
 		}
 		e.begin(st, len(ms))
@@ -533,9 +585,12 @@ func (e *Engine) Down(ctx context.Context, steps int, target int64) (*Run, error
 // Redo rolls back the latest applied migration and applies it again.
 func (e *Engine) Redo(ctx context.Context) (*Run, error) {
 	run, start := e.newRun("redo")
-	err := e.change(ctx, func(ctx context.Context, st *state, guard func(context.Context) error) error {
+	err := e.change(ctx, false, func(ctx context.Context, st *state, guard func(context.Context) error) error {
 		ms, err := e.planDown(st, 1, 0, false)
 		if err != nil {
+			return err
+		}
+		if err := e.checkDrift(st, ms); err != nil {
 			return err
 		}
 		e.begin(st, 2*len(ms))
@@ -543,6 +598,9 @@ func (e *Engine) Redo(ctx context.Context) (*Run, error) {
 			return nil
 		}
 		if err := e.agree(append(ms, ms...), []bool{false, true}); err != nil {
+			return err
+		}
+		if err := e.ready(ms); err != nil {
 			return err
 		}
 		if err := e.run(ctx, guard, ms, false); err != nil {
@@ -557,15 +615,21 @@ func (e *Engine) Redo(ctx context.Context) (*Run, error) {
 // Reset rolls everything back, then applies everything.
 func (e *Engine) Reset(ctx context.Context) (*Run, error) {
 	run, start := e.newRun("reset")
+	if err := e.src.Load(e.src.Migrations); err != nil {
+		return run, err
+	}
 	if err := e.refuseTemplates(e.src.Migrations); err != nil {
 		return run, err
 	}
-	err := e.change(ctx, func(ctx context.Context, st *state, guard func(context.Context) error) error {
+	err := e.change(ctx, true, func(ctx context.Context, st *state, guard func(context.Context) error) error {
 		down, err := e.planDown(st, 0, 0, true)
 		if err != nil {
 			return err
 		}
 		if err := e.agree(append(slices.Clone(down), e.src.Migrations...), append(dirs(len(down), false), dirs(len(e.src.Migrations), true)...)); err != nil {
+			return err
+		}
+		if err := e.ready(e.src.Migrations); err != nil {
 			return err
 		}
 		e.begin(st, len(down)+len(e.src.Migrations))
@@ -811,7 +875,7 @@ func (e *Engine) DryRun(ctx context.Context, action string, steps int, target in
 	if err != nil {
 		return nil, err
 	}
-	if err := e.checkRunnable(st); err != nil {
+	if err := e.checkRunnable(st, action == "up" || action == "reset"); err != nil {
 		return nil, err
 	}
 	if err := e.checkUnmanaged(ctx, st); err != nil {
@@ -822,6 +886,9 @@ func (e *Engine) DryRun(ctx context.Context, action string, steps int, target in
 		plan.Setup = e.db.History().SetupStatements()
 	}
 	add := func(ms []*Migration, up bool) error {
+		if err := e.src.Load(ms); err != nil {
+			return err
+		}
 		steps, err := e.explain(ctx, ms, up)
 		plan.Steps = append(plan.Steps, steps...)
 		return err
@@ -843,6 +910,9 @@ func (e *Engine) DryRun(ctx context.Context, action string, steps int, target in
 		}
 		ms, err := e.planDown(st, steps, target, false)
 		if err != nil {
+			return nil, err
+		}
+		if err := e.checkDrift(st, ms); err != nil {
 			return nil, err
 		}
 		if err := add(ms, false); err != nil {

@@ -4,11 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"regexp"
 	"strconv"
 	"strings"
 
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/brokle-ai/brokle/internal/lazyre"
 )
 
 // ErrDirty: a migration outside a transaction failed or was killed part-way.
@@ -69,7 +70,7 @@ type ErrMigration struct {
 }
 
 // serverLineRE is where ClickHouse's errors point, within the statement it was sent.
-var serverLineRE = regexp.MustCompile(`\(line (\d+), col (\d+)\)`)
+var serverLineRE = lazyre.New(`\(line (\d+), col (\d+)\)`)
 
 func (e *ErrMigration) Error() string {
 	state := "rolled back, nothing recorded"

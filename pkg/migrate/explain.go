@@ -22,7 +22,7 @@ func Explain(ctx context.Context, src *Source, ms []*Migration, up bool) ([]Step
 	if len(ms) == 0 {
 		return nil, nil
 	}
-	x, err := newExplainer(src)
+	x, err := newExplainer(ms)
 	if err != nil {
 		return nil, err
 	}
@@ -38,19 +38,19 @@ func Explain(ctx context.Context, src *Source, ms []*Migration, up bool) ([]Step
 	return steps, nil
 }
 
-// explainer is one goose provider over the whole set, recording what it would send: made once,
-// it explains any migration either way (a provider per migration would read the set each time,
-// which made loading quadratic in the number of files).
+// explainer is one goose provider over the migrations to explain, recording what it would send:
+// made once, it explains any of them either way (a provider per migration would read the set
+// each time, which made loading quadratic in the number of files).
 type explainer struct {
 	rec *recorder
 	db  *sql.DB
 	p   *goose.Provider
 }
 
-func newExplainer(src *Source) (*explainer, error) {
+func newExplainer(ms []*Migration) (*explainer, error) {
 	rec := &recorder{}
 	db := sql.OpenDB(recConnector{rec})
-	p, err := goose.NewProvider(goose.DialectPostgres, db, src.GooseFS(),
+	p, err := goose.NewProvider(goose.DialectPostgres, db, gooseFS(ms),
 		goose.WithDisableVersioning(true), goose.WithDisableGlobalRegistry(true))
 	if err != nil {
 		db.Close()

@@ -35,7 +35,7 @@ func FuzzLoad(f *testing.F) {
 		if pair {
 			fsys = fstest.MapFS{"000001_x.up.sql": {Data: text}, "000001_x.down.sql": {Data: text}}
 		}
-		src, errs := LoadAll(fsys, "m", LoadOptions{AllNoTx: clickhouse, WrapDollarQuoted: !clickhouse})
+		src, errs := LoadAll(fsys, "m", LoadOptions{AllNoTx: clickhouse, WrapDollarQuoted: !clickhouse, GooseCheck: true})
 		for _, e := range errs {
 			if !strings.HasPrefix(e.File, "m/000001_x.") || e.Line < 0 {
 				t.Fatalf("problem not placed in the file: %+v", e)

@@ -1,20 +1,25 @@
 package migrate
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"os"
-	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/mfridman/interpolate"
+
+	"github.com/brokle-ai/brokle/internal/lazyre"
 )
 
 // This file reads goose-format text the way goose's own parser does (its statement splitting,
 // StatementBegin/End, NO TRANSACTION and ENVSUB), but keeps where each statement starts and says
-// where a problem is: goose's errors carry neither our file name nor a line. goose still parses
-// every file itself at load time (crossCheck), and goose's statements are what runs.
+// where a problem is: goose's errors carry neither our file name nor a line. FuzzLoad holds this
+// reading to goose's own; goose itself parses at load only what this one cannot vouch for
+// (Migration.mayDiffer), every file for validate (LoadOptions.GooseCheck), and each migration
+// again as it plans or runs it: goose's statements are what runs.
 
 type gooseState int
 
@@ -40,6 +45,16 @@ var gooseAnnotations = []string{"Up", "Down", "StatementBegin", "StatementEnd", 
 
 // gooseAnnotation is goose's reading of an annotation line.
 func gooseAnnotation(line string) (string, error) {
+	// The usual line, "-- +goose Up", read without the general case's copies (the same answer:
+	// with no other - or +goose on the line, removing "--" and "+goose" leaves the rest).
+	if rest, ok := strings.CutPrefix(line, "-- +goose "); ok && !strings.Contains(rest, "-") && !strings.Contains(rest, "+goose") {
+		cmd := strings.TrimSpace(rest)
+		for _, a := range gooseAnnotations {
+			if strings.EqualFold(a, cmd) {
+				return a, nil
+			}
+		}
+	}
 	if strings.HasPrefix(line, " ") || strings.HasPrefix(line, "\t") {
 		return "", errors.New("an annotation must start at the beginning of the line")
 	}
@@ -64,7 +79,7 @@ func gooseAnnotation(line string) (string, error) {
 // with a semicolon.
 func endsWithSemicolon(line string) bool {
 	prev := ""
-	for _, w := range strings.Fields(line) {
+	for w := range strings.FieldsSeq(line) {
 		if strings.HasPrefix(w, "--") {
 			break
 		}
@@ -82,7 +97,7 @@ func parseGoose(doc *gooseDoc, up bool) (stmts []Statement, useTx bool, err *Sou
 	useTx = true
 	envsub := false
 	state := stStart
-	var buf strings.Builder
+	var buf bytes.Buffer // as goose's: Reset keeps its room, and every line of the other direction is written and reset
 	var at origin
 	failAt := func(o origin, format string, args ...any) *SourceError {
 		return &SourceError{File: o.file, Line: o.line, Msg: fmt.Sprintf(format, args...)}
@@ -234,12 +249,21 @@ func firstFile(doc *gooseDoc) string {
 	return ""
 }
 
-var txControlRE = regexp.MustCompile(`(?i)^(BEGIN|COMMIT|END|ABORT|ROLLBACK|START\s+TRANSACTION|PREPARE\s+TRANSACTION)\b`)
+// txControlWords are the first words of txControlRE's statements.
+var txControlWords = []string{"BEGIN", "COMMIT", "END", "ABORT", "ROLLBACK", "START", "PREPARE"}
+
+var txControlRE = lazyre.New(`(?i)^(BEGIN|COMMIT|END|ABORT|ROLLBACK|START\s+TRANSACTION|PREPARE\s+TRANSACTION)\b`)
 
 // txControl returns the transaction control a statement starts with (COMMIT, BEGIN...), "" if
 // none. ROLLBACK TO SAVEPOINT stays inside the transaction and is not control.
 func txControl(stmt string) string {
 	s := skipComments(stmt)
+	// Most statements start with another word (CREATE, ALTER...): the expression is the judge
+	// only of those that start with a control word.
+	word := s[:len(s)-len(strings.TrimLeft(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"))]
+	if !slices.ContainsFunc(txControlWords, func(w string) bool { return strings.EqualFold(w, word) }) {
+		return ""
+	}
 	m := txControlRE.FindString(s)
 	if m == "" {
 		return ""
@@ -317,24 +341,31 @@ func secondStatement(st Statement) (int, bool) {
 	return 0, false
 }
 
-var gooseFileRE = regexp.MustCompile(`(failed to parse )?\d+_[^ :]*\.sql:? ?`)
+var gooseFileRE = lazyre.New(`(failed to parse )?\d+_[^ :]*\.sql:? ?`)
 
-// crossCheck has goose parse every migration both ways, offline: what goose refuses is an error
-// at our file's Up line; what it splits differently from brokle's reading wins, since goose runs.
-func crossCheck(src *Source) SourceErrors {
-	var errs SourceErrors
-	if len(src.Migrations) == 0 {
+// check has goose parse each of ms both ways, offline, unless it did already: what goose refuses
+// is an error at the file's Up line; what it splits differently from brokle's reading wins, since
+// goose runs.
+func (s *Source) check(ms []*Migration) SourceErrors {
+	var todo []*Migration
+	for _, m := range ms {
+		if m.loaded && !m.checked {
+			todo = append(todo, m)
+		}
+	}
+	if len(todo) == 0 {
 		return nil
 	}
-	x, err := newExplainer(src)
+	x, err := newExplainer(todo)
 	if err != nil {
-		return SourceErrors{&SourceError{File: src.Display, Msg: "goose cannot read the set: " + err.Error()}}
+		return SourceErrors{&SourceError{File: s.Display, Msg: "goose cannot read the set: " + err.Error()}}
 	}
 	defer x.close()
+	var errs SourceErrors
+	failed := map[*Migration]bool{}
 	for _, up := range []bool{true, false} {
-		for _, m := range src.Migrations {
+		for _, m := range todo {
 			step, err := x.step(context.Background(), m, up)
-			steps := []Step{step}
 			if err != nil {
 				var se *SourceError
 				msg := err.Error()
@@ -343,10 +374,11 @@ func crossCheck(src *Source) SourceErrors {
 				}
 				msg = gooseFileRE.ReplaceAllString(msg, "")
 				errs = append(errs, &SourceError{File: m.File(), Line: m.UpLine, Msg: "goose cannot read it: " + msg})
+				failed[m] = true
 				continue
 			}
 			ours := m.Statements(up)
-			theirs := steps[0].Statements
+			theirs := step.Statements
 			for i := range ours {
 				if i >= len(theirs) || ours[i].Text != theirs[i] {
 					m.mirrorDiffers = true
@@ -368,10 +400,13 @@ func crossCheck(src *Source) SourceErrors {
 			} else {
 				m.Down = ours
 			}
-			if up && steps[0].InTx == m.NoTx {
-				m.NoTx = !steps[0].InTx
+			if up && step.InTx == m.NoTx {
+				m.NoTx = !step.InTx
 			}
 		}
+	}
+	for _, m := range todo {
+		m.checked = !failed[m]
 	}
 	return errs
 }

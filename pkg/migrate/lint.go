@@ -2,8 +2,9 @@ package migrate
 
 import (
 	"fmt"
-	"regexp"
 	"strings"
+
+	"github.com/brokle-ai/brokle/internal/lazyre"
 )
 
 // Severities of a finding: an error fails validate (exit 1), a warning does not.
@@ -33,10 +34,10 @@ func (f Finding) String() string {
 }
 
 var (
-	createTableRE = regexp.MustCompile(`(?i)\bCREATE\s+(?:OR\s+REPLACE\s+)?(?:TEMPORARY\s+|UNLOGGED\s+)?TABLE\s+(.*)$`)
-	ifNotExistsRE = regexp.MustCompile(`(?i)^IF\s+NOT\s+EXISTS\b`)
-	dropRE        = regexp.MustCompile(`(?i)^\s*DROP\s+(TABLE|VIEW|MATERIALIZED\s+VIEW|INDEX|TYPE|SEQUENCE|FUNCTION|PROCEDURE|SCHEMA|DOMAIN|DICTIONARY|DATABASE|TRIGGER)\s+(?:CONCURRENTLY\s+)?(.*)$`)
-	ifExistsRE    = regexp.MustCompile(`(?i)^IF\s+EXISTS\b`)
+	createTableRE = lazyre.New(`(?i)\bCREATE\s+(?:OR\s+REPLACE\s+)?(?:TEMPORARY\s+|UNLOGGED\s+)?TABLE\s+(.*)$`)
+	ifNotExistsRE = lazyre.New(`(?i)^IF\s+NOT\s+EXISTS\b`)
+	dropRE        = lazyre.New(`(?i)^\s*DROP\s+(TABLE|VIEW|MATERIALIZED\s+VIEW|INDEX|TYPE|SEQUENCE|FUNCTION|PROCEDURE|SCHEMA|DOMAIN|DICTIONARY|DATABASE|TRIGGER)\s+(?:CONCURRENTLY\s+)?(.*)$`)
+	ifExistsRE    = lazyre.New(`(?i)^IF\s+EXISTS\b`)
 )
 
 // SQLLine is one line of SQL code in a migration file (not a comment, not an annotation).

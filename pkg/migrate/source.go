@@ -1,7 +1,6 @@
 package migrate
 
 import (
-	"bufio"
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
@@ -9,13 +8,15 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
-	"regexp"
+	"runtime"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"testing/fstest"
 	"unicode/utf8"
+
+	"github.com/brokle-ai/brokle/internal/lazyre"
 )
 
 // Format is the dialect a migration file was written in.
@@ -62,6 +63,12 @@ type Migration struct {
 	// mirrorDiffers: brokle's reading of the file split it otherwise than goose did (goose's
 	// statements are used; the lines may be off). Tests and fuzzing keep it false.
 	mirrorDiffers bool
+	// rewritten: opts.Rewrite changed the text goose runs.
+	rewritten bool
+
+	paths   []string // the files' names in the source's fs.FS
+	loaded  bool     // read, checksummed and parsed (a lazy source reads on demand)
+	checked bool     // goose parsed it too, both ways, and its statements are the ones above
 }
 
 // File is the migration's main file, for messages.
@@ -86,11 +93,13 @@ func (m *Migration) Statements(up bool) []Statement {
 
 // Source is a folder of migrations for one database.
 type Source struct {
-	Display    string // how the folder is named in messages: "migrations/" or "embedded:migrations/"
-	BuiltIn    bool   // the set built into the binary, not a folder on disk
-	Note       string // why the built-in set is used: "no folder at migrations"
-	Migrations []*Migration
+	Display    string       // how the folder is named in messages: "migrations/" or "embedded:migrations/"
+	BuiltIn    bool         // the set built into the binary, not a folder on disk
+	Note       string       // why the built-in set is used: "no folder at migrations"
+	Migrations []*Migration // sorted by version; with LoadOptions.Lazy, read when Load asks
 	byVersion  map[int64]*Migration
+	fsys       fs.FS
+	opts       LoadOptions
 }
 
 // Lookup returns the migration with the version, or nil.
@@ -104,11 +113,16 @@ func (s *Source) Latest() int64 {
 	return s.Migrations[len(s.Migrations)-1].Version
 }
 
-// GooseFS is the folder as goose reads it: one goose-format .sql file per version.
-func (s *Source) GooseFS() fs.FS {
-	m := fstest.MapFS{}
-	for _, mig := range s.Migrations {
-		m[mig.gooseName] = &fstest.MapFile{Data: mig.gooseText, Mode: 0o444}
+// GooseFS is the folder as goose reads it: one goose-format .sql file per version read.
+func (s *Source) GooseFS() fs.FS { return gooseFS(s.Migrations) }
+
+// gooseFS is ms as goose reads them, those read.
+func gooseFS(ms []*Migration) fs.FS {
+	m := make(fstest.MapFS, len(ms))
+	for _, mig := range ms {
+		if mig.loaded {
+			m[mig.gooseName] = &fstest.MapFile{Data: mig.gooseText, Mode: 0o444}
+		}
 	}
 	return m
 }
@@ -157,21 +171,29 @@ type LoadOptions struct {
 	// Rewrite, when set, changes the text goose runs (not the text checksummed), such as
 	// ClickHouse's {cluster} placeholder.
 	Rewrite func(string) string
+	// Lazy lists the folder and checks the names only: a migration's files are read, checksummed
+	// and parsed when the engine prepares it (down and redo read the ones they roll back).
+	Lazy bool
+	// GooseCheck has goose parse every file at load, both ways (validate). Otherwise goose parses
+	// at load only the files brokle's own reading cannot vouch for (Migration.mayDiffer): for
+	// every other one brokle's reading is goose's (FuzzLoad holds it to that), and goose parses a
+	// migration again as it plans or runs it.
+	GooseCheck bool
 }
 
 var (
-	fileNameRE   = regexp.MustCompile(`(?i)^(\d+)_(.*?)(\.up|\.down)?\.sql$`)
-	sqlExtRE     = regexp.MustCompile(`(?i)\.sql$`)
-	migrateMark  = regexp.MustCompile(`^--\s*\+migrate\s+(\S+)(.*)$`)
-	dollarQuote  = regexp.MustCompile(`\$[A-Za-z_]*\$`)
+	fileNameRE   = lazyre.New(`(?i)^(\d+)_(.*?)(\.up|\.down)?\.sql$`)
+	sqlExtRE     = lazyre.New(`(?i)\.sql$`)
+	migrateMark  = lazyre.New(`^--\s*\+migrate\s+(\S+)(.*)$`)
+	dollarQuote  = lazyre.New(`\$[A-Za-z_]*\$`)
 	noVersionMsg = "file name has no version: want NNNNNN_name.sql (or NNNNNN_name.up.sql with NNNNNN_name.down.sql)"
 	utf8BOM      = []byte("\xef\xbb\xbf")
 )
 
 // Load reads every .sql file at the top of fsys (sub-folders belong to other databases) and
 // returns the migrations sorted by version, or every problem found (SourceErrors), each naming
-// its file and line. Every file is parsed in both directions, as goose parses it, before
-// anything connects.
+// its file and line. Every file is read, checksummed and parsed in both directions, the way goose
+// parses it, before anything connects.
 func Load(fsys fs.FS, display string, opts LoadOptions) (*Source, error) {
 	src, errs := LoadAll(fsys, display, opts)
 	if len(errs) > 0 {
@@ -180,9 +202,48 @@ func Load(fsys fs.FS, display string, opts LoadOptions) (*Source, error) {
 	return src, nil
 }
 
-// LoadAll is Load that returns what loaded along with every problem.
+// LoadAll is Load that returns what loaded along with every problem. With opts.Lazy it lists the
+// folder and checks the names only; the engine reads the migrations a command needs.
 func LoadAll(fsys fs.FS, display string, opts LoadOptions) (*Source, SourceErrors) {
-	src := &Source{Display: display, byVersion: map[int64]*Migration{}}
+	src, errs := scan(fsys, display, opts)
+	if !opts.Lazy {
+		errs = append(errs, src.read(src.Migrations)...)
+		kept := src.Migrations[:0]
+		for _, m := range src.Migrations {
+			if m.loaded {
+				kept = append(kept, m)
+			} else {
+				delete(src.byVersion, m.Version)
+			}
+		}
+		clear(src.Migrations[len(kept):])
+		src.Migrations = kept
+		if opts.GooseCheck {
+			errs = append(errs, src.check(src.Migrations)...)
+		}
+	}
+	errs = sortErrs(errs)
+	if len(errs) == 0 {
+		return src, nil
+	}
+	return src, errs
+}
+
+// sortErrs puts problems in file and line order, each once (both directions may find the same).
+func sortErrs(errs SourceErrors) SourceErrors {
+	slices.SortStableFunc(errs, func(a, b *SourceError) int {
+		if c := strings.Compare(a.File, b.File); c != 0 {
+			return c
+		}
+		return a.Line - b.Line
+	})
+	return slices.CompactFunc(errs, func(a, b *SourceError) bool { return *a == *b })
+}
+
+// scan lists the folder: every migration's version, name and files, and every problem with the
+// names, without reading a file.
+func scan(fsys fs.FS, display string, opts LoadOptions) (*Source, SourceErrors) {
+	src := &Source{Display: display, byVersion: map[int64]*Migration{}, fsys: fsys, opts: opts}
 	var errs SourceErrors
 	fail := func(file string, line int, format string, args ...any) {
 		errs = append(errs, &SourceError{File: file, Line: line, Msg: fmt.Sprintf(format, args...)})
@@ -192,9 +253,11 @@ func LoadAll(fsys fs.FS, display string, opts LoadOptions) (*Source, SourceError
 		fail(display, 0, "cannot read the migrations folder: %v", unwrapPathErr(err))
 		return src, errs
 	}
-	type pairParts struct{ up, down string }
+	type pairParts struct{ up, down, name string }
 	pairs := map[int64]*pairParts{}
-	seen := map[int64]string{}
+	seen := make(map[int64]string, len(entries))
+	src.byVersion = make(map[int64]*Migration, len(entries))
+	src.Migrations = make([]*Migration, 0, len(entries))
 	claim := func(v int64, file string) bool {
 		if other, ok := seen[v]; ok {
 			fail(path.Join(display, file), 0, "version %d is used twice: also by %s", v, path.Join(display, other))
@@ -203,21 +266,20 @@ func LoadAll(fsys fs.FS, display string, opts LoadOptions) (*Source, SourceError
 		seen[v] = file
 		return true
 	}
-	names := make([]string, 0, len(entries))
+	// path.Join(display, name) for an entry's name (one element, never . or ..), made once.
+	prefix := strings.TrimSuffix(path.Join(display, "x"), "x")
+	// ReadDir returns the entries sorted by name.
 	for _, e := range entries {
-		if !sqlExtRE.MatchString(e.Name()) {
+		name := e.Name()
+		if !hasSQLExt(name) {
 			continue
 		}
+		file := prefix + name
 		if e.IsDir() {
-			fail(path.Join(display, e.Name()), 0, "a folder named like a migration file: rename it")
+			fail(file, 0, "a folder named like a migration file: rename it")
 			continue
 		}
-		names = append(names, e.Name())
-	}
-	sort.Strings(names)
-	for _, name := range names {
-		file := path.Join(display, name)
-		sm := fileNameRE.FindStringSubmatch(name)
+		sm := splitFileName(name)
 		if sm == nil {
 			fail(file, 0, "%s", noVersionMsg)
 			continue
@@ -235,20 +297,27 @@ func LoadAll(fsys fs.FS, display string, opts LoadOptions) (*Source, SourceError
 			fail(file, 0, "the name holds a dot: want %s_name.sql (or .up.sql / .down.sql)", sm[1])
 			continue
 		}
-		if st, err := fs.Stat(fsys, name); err != nil || !st.Mode().IsRegular() {
-			fail(file, 0, "not a regular file: a migration must be a plain file")
-			continue
+		// The listing says what an entry is; only a link is looked up. (A FIFO would block a read.)
+		if t := e.Type(); !t.IsRegular() {
+			if t&fs.ModeSymlink == 0 {
+				fail(file, 0, "not a regular file: a migration must be a plain file")
+				continue
+			}
+			if st, err := fs.Stat(fsys, name); err != nil || !st.Mode().IsRegular() {
+				fail(file, 0, "not a regular file: a migration must be a plain file")
+				continue
+			}
 		}
 		switch strings.ToLower(sm[3]) {
 		case ".up", ".down":
 			p := pairs[v]
 			if p == nil {
-				p = &pairParts{}
+				p = &pairParts{name: sm[2]}
 				pairs[v] = p
 			}
 			if strings.ToLower(sm[3]) == ".up" {
 				if claim(v, name) {
-					p.up = name
+					p.up, p.name = name, sm[2]
 				}
 			} else {
 				if p.down != "" {
@@ -258,56 +327,176 @@ func LoadAll(fsys fs.FS, display string, opts LoadOptions) (*Source, SourceError
 				p.down = name
 			}
 		default:
-			if !claim(v, name) {
-				continue
-			}
-			data, err := fs.ReadFile(fsys, name)
-			if err != nil {
-				fail(file, 0, "cannot read it: %v", unwrapPathErr(err))
-				continue
-			}
-			m, ferrs := parseSingle(file, v, sm[2], data, opts)
-			errs = append(errs, ferrs...)
-			if m != nil {
-				src.add(m)
+			if claim(v, name) {
+				src.add(&Migration{Version: v, Name: sm[2], Files: []string{file}, paths: []string{name}})
 			}
 		}
 	}
-	versions := make([]int64, 0, len(pairs))
-	for v := range pairs {
-		versions = append(versions, v)
-	}
-	slices.Sort(versions)
-	for _, v := range versions {
-		p := pairs[v]
+	for v, p := range pairs {
 		if p.up == "" {
 			if _, taken := seen[v]; !taken {
 				fail(path.Join(display, p.down), 0, "down file without its up file: want %s", strings.Replace(p.down, ".down.", ".up.", 1))
 			}
 			continue
 		}
-		m, ferrs := parsePair(fsys, display, v, p.up, p.down, opts)
-		errs = append(errs, ferrs...)
-		if m != nil {
-			src.add(m)
+		m := &Migration{Version: v, Name: p.name, Format: FormatPair, Files: []string{path.Join(display, p.up)}, paths: []string{p.up}}
+		if p.down != "" {
+			m.Files = append(m.Files, path.Join(display, p.down))
+			m.paths = append(m.paths, p.down)
 		}
+		src.add(m)
 	}
 	slices.SortFunc(src.Migrations, func(a, b *Migration) int { return cmpInt64(a.Version, b.Version) })
-	// goose itself parses every file, both directions, now: what it refuses is refused before
-	// anything connects, named with our file and line.
-	errs = append(errs, crossCheck(src)...)
-	slices.SortStableFunc(errs, func(a, b *SourceError) int {
-		if c := strings.Compare(a.File, b.File); c != 0 {
-			return c
-		}
-		return a.Line - b.Line
-	})
-	// Both directions may find the same problem.
-	errs = slices.CompactFunc(errs, func(a, b *SourceError) bool { return *a == *b })
-	if len(errs) == 0 {
-		return src, nil
-	}
 	return src, errs
+}
+
+// read reads, checksums and parses the migrations of ms not read yet; a migration that fails
+// stays unread, and its problems are returned. goose parses those of them whose reading brokle
+// cannot vouch for (mayDiffer) right away. A large set is read by one goroutine per processor.
+func (s *Source) read(ms []*Migration) SourceErrors {
+	var todo []*Migration
+	for _, m := range ms {
+		if !m.loaded {
+			todo = append(todo, m)
+		}
+	}
+	ferrs := make([]SourceErrors, len(todo))
+	readFile, done := reader(s.fsys)
+	defer done()
+	readRange := func(from, to int) {
+		for i := from; i < to; i++ {
+			ferrs[i] = s.readOne(todo[i], readFile)
+		}
+	}
+	workers := min(runtime.GOMAXPROCS(0), len(todo)/parallelReadMin)
+	if workers > 1 {
+		var wg sync.WaitGroup
+		for w := range workers {
+			wg.Go(func() { readRange(w*len(todo)/workers, (w+1)*len(todo)/workers) })
+		}
+		wg.Wait()
+	} else {
+		readRange(0, len(todo))
+	}
+	var errs SourceErrors
+	var unsure []*Migration
+	for i, m := range todo {
+		errs = append(errs, ferrs[i]...)
+		if m.loaded && m.mayDiffer() {
+			unsure = append(unsure, m)
+		}
+	}
+	return append(errs, s.check(unsure)...)
+}
+
+// parallelReadMin is the fewest files a goroutine of read is given: below it one goroutine
+// reads faster than several start.
+const parallelReadMin = 256
+
+// readOne reads, checksums and parses one migration in place; one that fails stays as the
+// listing made it.
+func (s *Source) readOne(m *Migration, readFile func(string) ([]byte, error)) SourceErrors {
+	listed := *m
+	var got *Migration
+	var errs SourceErrors
+	if m.Format == FormatPair {
+		down := ""
+		if len(m.paths) > 1 {
+			down = m.paths[1]
+		}
+		got, errs = parsePair(readFile, s.Display, m.Version, m.paths[0], down, s.opts)
+	} else {
+		data, err := readFile(m.paths[0])
+		if err != nil {
+			return SourceErrors{{File: m.File(), Msg: fmt.Sprintf("cannot read it: %v", unwrapPathErr(err))}}
+		}
+		got, errs = parseSingle(m, data, s.opts)
+	}
+	if got == nil {
+		*m = listed
+		return errs
+	}
+	if got != m {
+		*m = *got
+	}
+	m.paths, m.loaded = listed.paths, true
+	return errs
+}
+
+// Load reads, checksums and parses the migrations of ms not read yet (a lazy source reads only
+// what a command uses); the error is every problem of theirs (SourceErrors).
+func (s *Source) Load(ms []*Migration) error {
+	if errs := sortErrs(s.read(ms)); len(errs) > 0 {
+		return errs
+	}
+	return nil
+}
+
+// hasSQLExt is sqlExtRE: the name ends in .sql, in any case.
+func hasSQLExt(name string) bool {
+	if !isASCII(name) {
+		return sqlExtRE.MatchString(name) // (?i) folds some letters that are not ASCII into s, q, l
+	}
+	return len(name) >= 4 && strings.EqualFold(name[len(name)-4:], ".sql")
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
+
+// splitFileName is fileNameRE.FindStringSubmatch: the whole name, the version's digits, the
+// name, and .up or .down (or ""); nil when it is not a migration's name. Loading thousands of
+// files, it costs a fraction of the expression's time (TestSplitFileName holds them equal).
+func splitFileName(file string) []string {
+	if !isASCII(file) {
+		return fileNameRE.FindStringSubmatch(file)
+	}
+	if !hasSQLExt(file) {
+		return nil
+	}
+	rest := file[:len(file)-4]
+	digits := len(rest) - len(strings.TrimLeft(rest, "0123456789"))
+	if digits == 0 || digits == len(rest) || rest[digits] != '_' {
+		return nil
+	}
+	name, ext := rest[digits+1:], ""
+	for _, e := range []string{".up", ".down"} {
+		if len(name) >= len(e) && strings.EqualFold(name[len(name)-len(e):], e) {
+			name, ext = name[:len(name)-len(e)], name[len(name)-len(e):]
+			break
+		}
+	}
+	return []string{file, rest[:digits], name, ext}
+}
+
+// reSpace is what \s matches in Go's regular expressions.
+const reSpace = "\t\n\f\r "
+
+// migrateMarkOf is migrateMark.FindStringSubmatch of a trimmed line (the line, the command, the
+// rest; nil when it is not a -- +migrate annotation), at a fraction of the expression's cost
+// (TestMigrateMarkOf holds them equal).
+func migrateMarkOf(line string) (sm [3]string, ok bool) {
+	rest, ok := strings.CutPrefix(line, "--")
+	if !ok {
+		return sm, false
+	}
+	if rest, ok = strings.CutPrefix(strings.TrimLeft(rest, reSpace), "+migrate"); !ok {
+		return sm, false
+	}
+	cmd := strings.TrimLeft(rest, reSpace)
+	if len(cmd) == len(rest) || cmd == "" {
+		return sm, false
+	}
+	end := strings.IndexAny(cmd, reSpace)
+	if end < 0 {
+		end = len(cmd)
+	}
+	return [3]string{line, cmd[:end], cmd[end:]}, true
 }
 
 func unwrapPathErr(err error) error {
@@ -348,6 +537,22 @@ func (m *Migration) Matches(sum string) bool {
 	return sum == "" || sum == m.Checksum || sum == m.RawChecksum
 }
 
+// sums are the checksums of a migration's texts, normalized and as they are on disk: one hash
+// when normalizing changes nothing (the common case), since both are then the same.
+func sums(texts ...[]byte) (sum, raw string) {
+	norm := make([][]byte, len(texts))
+	same := true
+	for i, t := range texts {
+		norm[i] = normalize(t)
+		same = same && len(norm[i]) == len(t)
+	}
+	sum = checksum(norm...)
+	if same {
+		return sum, sum
+	}
+	return sum, checksum(texts...)
+}
+
 func checksum(parts ...[]byte) string {
 	h := sha256.New()
 	for _, p := range parts {
@@ -379,7 +584,12 @@ func (d *gooseDoc) prepend(line string) {
 }
 
 func (d *gooseDoc) text() []byte {
+	n := len(d.lines)
+	for _, l := range d.lines {
+		n += len(l)
+	}
 	var b bytes.Buffer
+	b.Grow(n)
 	for _, l := range d.lines {
 		b.WriteString(l)
 		b.WriteByte('\n')
@@ -388,8 +598,11 @@ func (d *gooseDoc) text() []byte {
 }
 
 // parseSingle reads a file in the -- +migrate or -- +goose format.
-func parseSingle(file string, v int64, name string, data []byte, opts LoadOptions) (*Migration, SourceErrors) {
-	m := &Migration{Version: v, Name: name, Files: []string{file}, Checksum: checksum(normalize(data)), RawChecksum: checksum(data), Texts: [][]byte{data}}
+// m is the migration as the listing made it (version, name, file), filled in place.
+func parseSingle(m *Migration, data []byte, opts LoadOptions) (*Migration, SourceErrors) {
+	file := m.File()
+	m.Texts = [][]byte{data}
+	m.Checksum, m.RawChecksum = sums(data)
 	m.Template = isTemplate(normalize(data))
 	data = bytes.TrimPrefix(data, utf8BOM)
 	lines := splitLines(data)
@@ -401,13 +614,17 @@ func parseSingle(file string, v int64, name string, data []byte, opts LoadOption
 		fail(n, "not valid UTF-8 text (a binary file, or another encoding): save it as UTF-8")
 		return nil, errs
 	}
-	doc := &gooseDoc{}
+	doc := &gooseDoc{lines: make([]string, 0, len(lines)+1), origins: make([]origin, 0, len(lines)+1)}
 	upLine, downLine := 0, 0
 	for i, line := range lines {
 		n := i + 1
 		trimmed := strings.TrimSpace(line)
 		at := origin{file, n}
-		if sm := migrateMark.FindStringSubmatch(trimmed); sm != nil {
+		if !strings.HasPrefix(trimmed, "--") {
+			doc.add(line, at) // neither annotation: SQL, or nothing
+			continue
+		}
+		if sm, ok := migrateMarkOf(trimmed); ok {
 			if m.Format == FormatGoose {
 				fail(n, "mixes -- +migrate and -- +goose annotations")
 				return nil, errs
@@ -505,10 +722,10 @@ func parseSingle(file string, v int64, name string, data []byte, opts LoadOption
 }
 
 // parsePair reads a golang-migrate up/down pair.
-func parsePair(fsys fs.FS, display string, v int64, upName, downName string, opts LoadOptions) (*Migration, SourceErrors) {
+func parsePair(readFile func(string) ([]byte, error), display string, v int64, upName, downName string, opts LoadOptions) (*Migration, SourceErrors) {
 	upFile := path.Join(display, upName)
 	var errs SourceErrors
-	up, err := fs.ReadFile(fsys, upName)
+	up, err := readFile(upName)
 	if err != nil {
 		return nil, SourceErrors{{File: upFile, Msg: fmt.Sprintf("cannot read it: %v", unwrapPathErr(err))}}
 	}
@@ -516,13 +733,13 @@ func parsePair(fsys fs.FS, display string, v int64, upName, downName string, opt
 	files, texts := []string{upFile}, [][]byte{up}
 	if downName != "" {
 		downFile := path.Join(display, downName)
-		if down, err = fs.ReadFile(fsys, downName); err != nil {
+		if down, err = readFile(downName); err != nil {
 			return nil, SourceErrors{{File: downFile, Msg: fmt.Sprintf("cannot read it: %v", unwrapPathErr(err))}}
 		}
 		files = append(files, downFile)
 		texts = append(texts, down)
 	}
-	sum, raw := checksum(normalize(up), normalize(down)), checksum(up, down)
+	sum, raw := sums(up, down)
 	up, down = bytes.TrimPrefix(up, utf8BOM), bytes.TrimPrefix(down, utf8BOM)
 	for i, text := range [][]byte{up, down} {
 		if n := invalidUTF8Line(splitLines(text)); n > 0 {
@@ -654,8 +871,10 @@ func finish(m *Migration, doc *gooseDoc, opts LoadOptions, upLine int) (*Migrati
 	if len(errs) > 0 {
 		return nil, errs
 	}
-	m.gooseName = fmt.Sprintf("%d_%s.sql", m.Version, m.Name)
-	m.gooseText = rewrite(doc.text(), opts)
+	m.gooseName = strconv.FormatInt(m.Version, 10) + "_" + m.Name + ".sql"
+	text := doc.text()
+	m.gooseText = rewrite(text, opts)
+	m.rewritten = opts.Rewrite != nil && !bytes.Equal(text, m.gooseText)
 	if opts.Rewrite != nil {
 		for _, ss := range [][]Statement{m.Up, m.Down} {
 			for i := range ss {
@@ -664,6 +883,31 @@ func finish(m *Migration, doc *gooseDoc, opts LoadOptions, upLine int) (*Migrati
 		}
 	}
 	return m, nil
+}
+
+// mirrorLineLimit: goose reads a file a line at a time with a 4 MiB buffer and refuses a longer
+// line; brokle's reading has no such limit. Below a quarter of it the two readings are the same
+// (FuzzLoad holds brokle's to goose's).
+const mirrorLineLimit = 1 << 20
+
+// mayDiffer reports whether goose might read the migration otherwise than brokle did: a line near
+// goose's limit, or a text that Rewrite changed after brokle read it. goose parses such a file as
+// soon as it is read; every other one when a run or a plan uses it.
+func (m *Migration) mayDiffer() bool {
+	if m.rewritten {
+		return true
+	}
+	for text := m.gooseText; len(text) >= mirrorLineLimit; {
+		i := bytes.IndexByte(text, '\n')
+		if i < 0 {
+			i = len(text)
+		}
+		if i >= mirrorLineLimit {
+			return true
+		}
+		text = text[min(i+1, len(text)):]
+	}
+	return false
 }
 
 // invalidUTF8Line is the first line that is not UTF-8, 0 when all are.
@@ -686,12 +930,15 @@ func hasSQL(b []byte) bool {
 	return false
 }
 
+// splitLines reads b as bufio.ScanLines does (goose reads its files that way): lines end at \n,
+// one \r before it is dropped, a last line without \n counts. The lines share one string.
 func splitLines(b []byte) []string {
-	var lines []string
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	sc.Buffer(make([]byte, 0, 4096), 64*1024*1024)
-	for sc.Scan() {
-		lines = append(lines, sc.Text()) // ScanLines drops one \r before \n, as goose's scanner does
+	s := string(b)
+	lines := make([]string, 0, strings.Count(s, "\n")+1)
+	for len(s) > 0 {
+		line, rest, _ := strings.Cut(s, "\n")
+		lines = append(lines, strings.TrimSuffix(line, "\r"))
+		s = rest
 	}
 	return lines
 }

@@ -132,3 +132,51 @@ func TestIsTimestamp(t *testing.T) {
 		}
 	}
 }
+
+// TestSplitFileName: the hand-written reading of a file name is fileNameRE's.
+func TestSplitFileName(t *testing.T) {
+	parts := []string{"", "1", "000001", "12a", "_", "a", "x.y", ".", ".up", ".UP", ".down", ".Down", ".sql", ".SQL", ".ſql", "ſ", "é", " ", "_1"}
+	var names []string
+	for _, a := range parts {
+		for _, b := range parts {
+			for _, c := range parts {
+				for _, d := range []string{"", ".sql", ".Sql", ".up.sql", ".down.SQL"} {
+					names = append(names, a+b+c+d)
+				}
+			}
+		}
+	}
+	for _, n := range names {
+		want := fileNameRE.FindStringSubmatch(n)
+		got := splitFileName(n)
+		if strings.Join(got, "|") != strings.Join(want, "|") || (got == nil) != (want == nil) {
+			t.Errorf("%q: got %q, want %q", n, got, want)
+		}
+		if hasSQLExt(n) != sqlExtRE.MatchString(n) {
+			t.Errorf("%q: hasSQLExt %v", n, hasSQLExt(n))
+		}
+	}
+}
+
+// TestMigrateMarkOf: the hand-written reading of a -- +migrate line is migrateMark's.
+func TestMigrateMarkOf(t *testing.T) {
+	parts := []string{"", "--", "-", " ", "\t", "\v", "+migrate", "+Migrate", "+migrateUp", "Up", "up", "notransaction", " x ", "\r", "é", "--+migrate"}
+	for _, a := range parts {
+		for _, b := range parts {
+			for _, c := range parts {
+				for _, d := range parts {
+					line := a + b + c + d
+					want := migrateMark.FindStringSubmatch(line)
+					sm, ok := migrateMarkOf(line)
+					var got []string
+					if ok {
+						got = sm[:]
+					}
+					if strings.Join(got, "|") != strings.Join(want, "|") || ok != (want != nil) {
+						t.Errorf("%q: got %q, want %q", line, got, want)
+					}
+				}
+			}
+		}
+	}
+}

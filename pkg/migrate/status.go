@@ -68,25 +68,99 @@ func (e *Engine) why(err error) string {
 }
 
 // Status reads the database's history, read-only, and compares it with the source.
-func (e *Engine) Status(ctx context.Context) *Status {
-	s := &Status{Database: e.db.Name(), Address: e.db.Address(), Source: e.src.Display, BuiltIn: e.src.BuiltIn, Migrations: []MigrationStatus{}, Warnings: []string{}}
+func (e *Engine) Status(ctx context.Context) *Status { return e.statusOf(e.readStatus(ctx)) }
+
+// StatusWhileLoading is Status of the source that load reads, read at the same time as the
+// database: with thousands of migrations the files and the database each take tens of
+// milliseconds. A problem with the source is the error (the database's reading is then given up).
+func StatusWhileLoading(ctx context.Context, db Database, opts Options, load func() (*Source, error)) (*Status, *Source, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	type loaded struct {
+		src *Source
+		err error
+	}
+	done := make(chan loaded, 1)
+	go func() {
+		src, err := load()
+		if err != nil {
+			cancel()
+		}
+		done <- loaded{src, err}
+	}()
+	e, err := New(db, &Source{byVersion: map[int64]*Migration{}}, opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	d := e.readStatus(ctx)
+	l := <-done
+	if l.err != nil {
+		return nil, nil, l.err
+	}
+	e.src = l.src
+	return e.statusOf(d), l.src, nil
+}
+
+// dbStatus is what status reads from the database, before any comparison with the files.
+type dbStatus struct {
+	err           error
+	reachable     bool
+	version       string
+	rtt           time.Duration
+	st            *state
+	holder        string // the run holding the lock, read when a version is dirty
+	unmanaged     error
+	cluster       any
+	clusterOK     bool
+	clusterErr    error
+	clusterProbed bool
+}
+
+// readStatus reads what status shows of the database itself, read-only.
+func (e *Engine) readStatus(ctx context.Context) *dbStatus {
+	d := &dbStatus{}
+	start := time.Now()
+	if d.version, d.err = e.db.ServerVersion(ctx); d.err != nil {
+		return d
+	}
+	d.reachable, d.rtt = true, time.Since(start)
+	if d.st, d.err = e.readState(ctx); d.err != nil {
+		return d
+	}
+	if d.st.dirty() != nil {
+		// A version marked dirty whose run still holds the lock is being applied right now.
+		if holder, err := e.db.LockHolder(ctx); err == nil {
+			d.holder = holder
+		}
+	}
+	d.unmanaged = e.checkUnmanaged(ctx, d.st)
+	if c, ok := e.db.(interface {
+		ClusterInfo(ctx context.Context) (any, bool, error)
+	}); ok {
+		d.cluster, d.clusterOK, d.clusterErr = c.ClusterInfo(ctx)
+		d.clusterProbed = true
+	}
+	return d
+}
+
+// statusOf compares what was read of the database with the source.
+func (e *Engine) statusOf(d *dbStatus) *Status {
+	s := &Status{Database: e.db.Name(), Address: e.db.Address(), Source: e.src.Display, BuiltIn: e.src.BuiltIn, Migrations: make([]MigrationStatus, 0, len(e.src.Migrations)), Warnings: []string{}}
 	if e.src.Note != "" {
 		note := e.src.Note
 		s.SourceNote = &note
 	}
-	start := time.Now()
-	ver, err := e.db.ServerVersion(ctx)
-	if err != nil {
-		s.Error = e.why(err)
+	if !d.reachable {
+		s.Error = e.why(d.err)
 		return s
 	}
-	s.RTTMs = float64(time.Since(start).Microseconds()) / 1000
-	s.Reachable, s.ServerVersion = true, ver
-	st, err := e.readState(ctx)
-	if err != nil {
-		s.Error = e.why(err)
+	s.RTTMs = float64(d.rtt.Microseconds()) / 1000
+	s.Reachable, s.ServerVersion = true, d.version
+	if d.err != nil {
+		s.Error = e.why(d.err)
 		return s
 	}
+	st := d.st
 	s.Current, s.Known = st.current(), true
 	for _, m := range e.src.Migrations {
 		ms := MigrationStatus{Version: m.Version, File: m.File(), State: StatePending}
@@ -130,32 +204,26 @@ func (e *Engine) Status(ctx context.Context) *Status {
 		s.Migrations = append(s.Migrations, ms)
 	}
 	slices.SortFunc(s.Migrations, func(a, b MigrationStatus) int { return cmpInt64(a.Version, b.Version) })
-	if s.Dirty != nil {
-		// A version marked dirty whose run still holds the lock is being applied right now.
-		if holder, err := e.db.LockHolder(ctx); err == nil && holder != "" {
-			s.Running, s.RunningBy, s.Dirty = s.Dirty, holder, nil
-			for i := range s.Migrations {
-				if s.Migrations[i].Version == *s.Running {
-					s.Migrations[i].State = StateRunning
-				}
+	if s.Dirty != nil && d.holder != "" {
+		s.Running, s.RunningBy, s.Dirty = s.Dirty, d.holder, nil
+		for i := range s.Migrations {
+			if s.Migrations[i].Version == *s.Running {
+				s.Migrations[i].State = StateRunning
 			}
 		}
 	}
 	s.Healthy = s.Dirty == nil && s.Drifted == 0 && s.Missing == 0
 	var un *ErrUnmanaged
-	if err := e.checkUnmanaged(ctx, st); errors.As(err, &un) {
+	if errors.As(d.unmanaged, &un) {
 		s.Unmanaged, s.Healthy = un.Msg, false
 	}
-	if c, ok := e.db.(interface {
-		ClusterInfo(ctx context.Context) (any, bool, error)
-	}); ok {
-		info, healthy, err := c.ClusterInfo(ctx)
-		if err != nil {
-			s.Error = err.Error()
+	if d.clusterProbed {
+		if d.clusterErr != nil {
+			s.Error = d.clusterErr.Error()
 		}
-		if info != nil {
-			s.Cluster = info
-			s.Healthy = s.Healthy && healthy
+		if d.cluster != nil {
+			s.Cluster = d.cluster
+			s.Healthy = s.Healthy && d.clusterOK
 		}
 	}
 	return s

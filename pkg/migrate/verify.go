@@ -164,5 +164,8 @@ func Verify(ctx context.Context, src *Source, opts Options, fresh func(ctx conte
 
 // step applies one migration, up or down, in a scratch database (no lock: nobody else knows it).
 func (e *Engine) step(ctx context.Context, m *Migration, up bool) error {
+	if err := e.ready([]*Migration{m}); err != nil {
+		return err
+	}
 	return e.run(ctx, func(context.Context) error { return nil }, []*Migration{m}, up)
 }

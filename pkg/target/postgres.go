@@ -14,6 +14,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -287,9 +289,11 @@ func (t *Postgres) WithDatabase(name string) *Postgres {
 	return &c
 }
 
-func dsnQuote(v string) string {
-	return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(v) + "'"
-}
+func dsnQuote(v string) string { return "'" + dsnEscaper.Replace(v) + "'" }
+
+// dsnEscaper is made once (a Replacer builds its table on first use; one per value cost a tenth
+// of a millisecond for every connection configuration).
+var dsnEscaper = strings.NewReplacer(`\`, `\\`, `'`, `\'`)
 
 // ConnConfig is the pgx configuration of the target. Every setting libpq would otherwise take
 // from a PG* variable, ~/.pgpass, ~/.pg_service.conf or ~/.postgresql is given explicitly, and
@@ -358,7 +362,33 @@ func (t *Postgres) OpenDBTraced(readOnly bool, tracer pgx.QueryTracer) (*sql.DB,
 	if readOnly {
 		cfg.RuntimeParams["default_transaction_read_only"] = "on"
 	}
-	return sql.OpenDB(oneLineConnector{stdlib.GetConnector(*cfg, stdlib.OptionAfterConnect(afterConnect))}), nil
+	// One round trip a query: a command sends each of its queries once or a few times, so
+	// preparing one first (pgx's default caches prepared statements) costs a round trip it
+	// never gets back. Parameters are typed from their Go values.
+	cfg.DefaultQueryExecMode = pgx.QueryExecModeExec
+	cfg.StatementCacheCapacity, cfg.DescriptionCacheCapacity = 0, 0 // nothing to cache: no allocation for it
+	// A connection that was made a moment ago is not pinged before its first use (pgx pings a
+	// connection it reuses after a second idle, and counts a new one as idle since forever).
+	var fresh sync.Map // *pgx.Conn: when it connected
+	opts := func(set bool) []stdlib.OptionOpenDB {
+		return []stdlib.OptionOpenDB{
+			stdlib.OptionAfterConnect(func(ctx context.Context, c *pgx.Conn) error {
+				fresh.Store(c, time.Now())
+				if set {
+					setCheckInterval(ctx, c)
+				}
+				return nil
+			}),
+			stdlib.OptionShouldPing(func(_ context.Context, p stdlib.ShouldPingParams) bool {
+				if at, ok := fresh.LoadAndDelete(p.Conn); ok {
+					return time.Since(at.(time.Time)) > time.Second
+				}
+				return p.IdleDuration > time.Second
+			}),
+		}
+	}
+	with, without := checkIntervalConfigs(cfg)
+	return sql.OpenDB(oneLineConnector{&checkIntervalConnector{with: stdlib.GetConnector(*with, opts(false)...), without: stdlib.GetConnector(*without, opts(true)...)}}), nil
 }
 
 // oneLineConnector is pgx's connector with its connection errors said on one line.
@@ -430,26 +460,66 @@ func (t *Postgres) Connect(ctx context.Context) (*pgx.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	conn, err := pgx.ConnectConfig(ctx, cfg)
+	with, without := checkIntervalConfigs(cfg)
+	conn, err := pgx.ConnectConfig(ctx, with)
+	if isCheckIntervalRefused(err) {
+		if conn, err = pgx.ConnectConfig(ctx, without); err == nil {
+			setCheckInterval(ctx, conn)
+		}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("postgres at %s: %w", t.Address(), oneLine(err))
-	}
-	if err := afterConnect(ctx, conn); err != nil {
-		conn.Close(context.Background())
-		return nil, err
 	}
 	return conn, nil
 }
 
-// afterConnect lets the server notice a killed client while a statement runs, so its transaction
-// rolls back and its advisory lock frees within a second (PostgreSQL 14+; older ones skip it).
-func afterConnect(ctx context.Context, c *pgx.Conn) error {
+// checkIntervalParam lets the server notice a killed client while a statement runs, so its
+// transaction rolls back and its advisory lock frees within a second (PostgreSQL 14+). It goes
+// with the connection's startup parameters, costing no statement; a server that refuses it (an
+// older one, a pooler that passes on no unknown parameter) gets a connection without it, and a
+// SET when it is 14 or newer.
+const checkIntervalParam = "client_connection_check_interval"
+
+// checkIntervalConfigs are cfg with the setting among its startup parameters (unless the URL
+// sets it itself), and cfg as it is.
+func checkIntervalConfigs(cfg *pgx.ConnConfig) (with, without *pgx.ConnConfig) {
+	with = cfg.Copy()
+	if _, set := cfg.RuntimeParams[checkIntervalParam]; !set {
+		with.RuntimeParams[checkIntervalParam] = "1000"
+	}
+	return with, cfg
+}
+
+func isCheckIntervalRefused(err error) bool {
+	return err != nil && strings.Contains(err.Error(), checkIntervalParam)
+}
+
+func setCheckInterval(ctx context.Context, c *pgx.Conn) {
 	major, _ := strconv.Atoi(strings.SplitN(c.PgConn().ParameterStatus("server_version"), ".", 2)[0])
 	if major >= 14 {
-		_, _ = c.Exec(ctx, "SET client_connection_check_interval = 1000")
+		_, _ = c.Exec(ctx, "SET "+checkIntervalParam+" = 1000")
 	}
-	return nil
 }
+
+// checkIntervalConnector connects with the setting among the startup parameters until a server
+// refuses it, then without it.
+type checkIntervalConnector struct {
+	with, without driver.Connector
+	refused       atomic.Bool
+}
+
+func (c *checkIntervalConnector) Connect(ctx context.Context) (driver.Conn, error) {
+	if !c.refused.Load() {
+		conn, err := c.with.Connect(ctx)
+		if !isCheckIntervalRefused(err) {
+			return conn, err
+		}
+		c.refused.Store(true)
+	}
+	return c.without.Connect(ctx)
+}
+
+func (c *checkIntervalConnector) Driver() driver.Driver { return c.with.Driver() }
 
 // ServerVersion connects and returns the server's version.
 func (t *Postgres) ServerVersion(ctx context.Context) (string, error) {

@@ -8,8 +8,9 @@ package target
 import (
 	"fmt"
 	"net/url"
-	"regexp"
 	"strings"
+
+	"github.com/brokle-ai/brokle/internal/lazyre"
 )
 
 // Origin says which setting a URL came from and where that setting was made.
@@ -89,8 +90,8 @@ func userinfo(u *url.URL) (user, password string) {
 }
 
 var (
-	userinfoHeuristicRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9+.-]*://(.*)@`)
-	queryPasswordRE     = regexp.MustCompile(`(?i)[?&]password=([^&]*)`)
+	userinfoHeuristicRE = lazyre.New(`^[A-Za-z][A-Za-z0-9+.-]*://(.*)@`)
+	queryPasswordRE     = lazyre.New(`(?i)[?&]password=([^&]*)`)
 )
 
 // SecretsOf returns what in a raw URL or DSN may be a secret, also when it does not parse: the
@@ -132,8 +133,8 @@ func SecretsOf(raw string) []string {
 }
 
 var (
-	dsnPasswordKeyRE = regexp.MustCompile(`(?i)\bpassword\s*=\s*`)
-	dsnNextKeyRE     = regexp.MustCompile(`\s+[A-Za-z_]+\s*=`)
+	dsnPasswordKeyRE = lazyre.New(`(?i)\bpassword\s*=\s*`)
+	dsnNextKeyRE     = lazyre.New(`\s+[A-Za-z_]+\s*=`)
 )
 
 // dsnValues reads the value at the start of s every way a DSN's value can be read: libpq's

@@ -58,6 +58,7 @@ func (d *DB) Drop(ctx context.Context, dryRun bool) ([]string, error) {
 	if dryRun || len(stmts) == 0 {
 		return stmts, nil
 	}
+	d.history.ready = false // the history table goes too
 	tx, err := d.db.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, err

@@ -25,6 +25,9 @@ type History struct {
 	table  string // quoted, schema-qualified
 	audit  string // the audit trail, likewise
 	schema string
+	// ready: Init found or made both tables, under the run's lock, so goose's own check that the
+	// table exists needs no query; Drop clears it.
+	ready bool
 }
 
 // AuditTable keeps every change of the history, one row each: the audit trail `history` shows.
@@ -105,6 +108,9 @@ func (h *History) CreateVersionTable(ctx context.Context, db database.DBTxConn) 
 }
 
 func (h *History) TableExists(ctx context.Context, db database.DBTxConn) (bool, error) {
+	if h.ready {
+		return true, nil
+	}
 	var ok bool
 	err := db.QueryRowContext(ctx, `SELECT to_regclass($1) IS NOT NULL`, h.Table()).Scan(&ok)
 	return ok, err
@@ -113,14 +119,17 @@ func (h *History) TableExists(ctx context.Context, db database.DBTxConn) (bool, 
 // Init creates the table, goose's zero row and the audit trail, in one transaction (the audit
 // trail alone for a history an earlier brokle made).
 func (h *History) Init(ctx context.Context, db *sql.DB) error {
-	ok, err := h.TableExists(ctx, db)
-	if err != nil {
+	if h.ready {
+		return nil
+	}
+	var ok, audit bool
+	if err := db.QueryRowContext(ctx, `SELECT to_regclass($1) IS NOT NULL, to_regclass($2) IS NOT NULL`, h.Table(), h.auditTable()).Scan(&ok, &audit); err != nil {
 		return err
 	}
+	h.ready = ok && audit
 	if ok {
-		var audit bool
-		if err := db.QueryRowContext(ctx, `SELECT to_regclass($1) IS NOT NULL`, h.auditTable()).Scan(&audit); err != nil || audit {
-			return err
+		if audit {
+			return nil
 		}
 		// The trail starts with the history as it stands, so the first change audited later does
 		// not hide how a version got to where it was.
@@ -136,7 +145,11 @@ FROM ` + h.Table() + ` WHERE version_id > 0 AND is_applied ORDER BY version_id`}
 				return err
 			}
 		}
-		return tx.Commit()
+		if err := tx.Commit(); err != nil {
+			return err
+		}
+		h.ready = true
+		return nil
 	}
 	if err := h.Guard(ctx); err != nil {
 		return err
@@ -151,7 +164,11 @@ FROM ` + h.Table() + ` WHERE version_id > 0 AND is_applied ORDER BY version_id`}
 			return err
 		}
 	}
-	return tx.Commit()
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	h.ready = true
+	return nil
 }
 
 // SetupStatements is what Init runs on a database with no history table.
@@ -245,8 +262,9 @@ func (h *History) ListMigrations(ctx context.Context, db database.DBTxConn) ([]*
 }
 
 func (h *History) Records(ctx context.Context, db database.DBTxConn) ([]migrate.Record, error) {
+	// Every row in binary: status reads thousands, and times and numbers in text cost a parse each.
 	rows, err := db.QueryContext(ctx, `SELECT version_id, is_applied, dirty, tstamp, applied_by, duration_ms, checksum, seq
-FROM `+h.Table()+` WHERE version_id > 0 ORDER BY version_id`)
+FROM `+h.Table()+` WHERE version_id > 0 ORDER BY version_id`, pgx.QueryResultFormats{pgx.BinaryFormatCode})
 	if err != nil {
 		return nil, err
 	}

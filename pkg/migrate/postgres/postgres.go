@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/brokle-ai/brokle/pkg/migrate"
 	"github.com/brokle-ai/brokle/pkg/target"
@@ -45,6 +46,9 @@ func Open(t *target.Postgres, opts Options) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The session holding a run's lock waits in the pool between queries (Lock): the pool must
+	// never close an idle connection to make room, so it keeps every one (a run uses a few).
+	db.SetMaxIdleConns(16)
 	return &DB{db: db, target: t, history: &History{}, key: lockKey}, nil
 }
 
@@ -127,7 +131,7 @@ SELECT a.pid, coalesce(a.usename, ''), coalesce(a.application_name, ''),
 FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
 WHERE ` + lockFilter + ` LIMIT 1`
 
-const lockHeldSQL = `SELECT EXISTS (SELECT 1 FROM pg_locks l WHERE ` + lockFilter + ` AND l.pid = pg_backend_pid())`
+const lockHeldSQL = `SELECT EXISTS (SELECT 1 FROM pg_locks l WHERE ` + lockFilter + ` AND l.pid = $2)`
 
 // ErrLockTimeout: another run held the lock for longer than the run would wait.
 type ErrLockTimeout struct {
@@ -142,8 +146,11 @@ func (e *ErrLockTimeout) Error() string {
 	return fmt.Sprintf("%s at %s: gave up waiting for the migration lock after %s (held by %s); raise --lock-timeout or stop that run", e.Database, e.Address, e.Waited, e.Holder)
 }
 
-// Lock takes the session advisory lock on a connection of its own, so that it is held across
-// every migration of the run and freed by the server if the process dies.
+// Lock takes the session advisory lock on a connection of the pool, so that it is held across
+// every migration of the run and freed by the server if the process dies, and gives the
+// connection back: the session keeps the lock while the run's queries go through it, so a run
+// opens one connection, not one for the lock and one for the work. (A check that comes while a
+// migration holds that session takes another connection of the pool.)
 func (d *DB) Lock(ctx context.Context, timeout time.Duration, waiting func(holder string)) (migrate.Lock, error) {
 	conn, err := d.db.Conn(ctx)
 	if err != nil {
@@ -179,7 +186,28 @@ func (d *DB) Lock(ctx context.Context, timeout time.Duration, waiting func(holde
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
-	return &advisoryLock{d: d, conn: conn}, nil
+	pid, err := backendPID(conn)
+	if err != nil {
+		_, _ = conn.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, d.key)
+		conn.Close()
+		return nil, d.wrapf("take the migration lock", err)
+	}
+	conn.Close() // back to the pool, holding the lock
+	return &advisoryLock{d: d, pid: pid}, nil
+}
+
+// backendPID is the server process of a connection's session.
+func backendPID(conn *sql.Conn) (uint32, error) {
+	var pid uint32
+	err := conn.Raw(func(dc any) error {
+		c, ok := dc.(*stdlib.Conn)
+		if !ok {
+			return fmt.Errorf("not a pgx connection: %T", dc)
+		}
+		pid = c.Conn().PgConn().PID()
+		return nil
+	})
+	return pid, err
 }
 
 // LockHolder says which session holds the lock in this database, "" when none.
@@ -224,17 +252,17 @@ func (d *DB) queryHolder(ctx context.Context, conn *sql.Conn) (string, error) {
 }
 
 type advisoryLock struct {
-	d    *DB
-	conn *sql.Conn
+	d   *DB
+	pid uint32 // the server process of the session holding the lock
 }
 
-// Check asks the lock's own session whether it still holds the lock: a session that ended (a
+// Check asks the server whether the lock's session still holds the lock: a session that ended (a
 // restarted or unreachable server, a terminated backend) holds nothing.
 func (l *advisoryLock) Check(ctx context.Context) error {
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
 	var held bool
-	if err := l.conn.QueryRowContext(cctx, lockHeldSQL, l.d.key).Scan(&held); err != nil {
+	if err := l.d.db.QueryRowContext(cctx, lockHeldSQL, l.d.key, int64(l.pid)).Scan(&held); err != nil {
 		return fmt.Errorf("the session holding the lock on postgres at %s is gone: %w", l.d.Address(), err)
 	}
 	if !held {
@@ -243,9 +271,28 @@ func (l *advisoryLock) Check(ctx context.Context) error {
 	return nil
 }
 
+// Unlock frees the lock on the session that holds it, found among the pool's idle connections
+// (the run is over: every connection is back); none of them is it when that session ended, and
+// with it the lock.
 func (l *advisoryLock) Unlock() {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	_, _ = l.conn.ExecContext(ctx, `SELECT pg_advisory_unlock($1)`, l.d.key)
-	l.conn.Close()
+	var others []*sql.Conn
+	defer func() {
+		for _, c := range others {
+			c.Close()
+		}
+	}()
+	for l.d.db.Stats().Idle > 0 {
+		conn, err := l.d.db.Conn(ctx)
+		if err != nil {
+			return
+		}
+		if pid, err := backendPID(conn); err == nil && pid == l.pid {
+			_, _ = conn.ExecContext(ctx, `SELECT pg_advisory_unlock($1)`, l.d.key)
+			conn.Close()
+			return
+		}
+		others = append(others, conn) // out of the pool until the holder is found
+	}
 }
