@@ -191,11 +191,41 @@ func (term *terminal) question() string {
 	return text(term.screen)
 }
 
-// typeKeys sends keys as the user types them: "n\r", "y\r", "\x03" (Ctrl-C).
+// typeKeys sends keys as the user types them: "n\r", "y\r", "\x03" (Ctrl-C). On a loaded
+// machine the prompt library may still be reading the answer to a cursor position query when
+// the keys arrive, and take them for it, as it would a fast typist's: when nothing on the screen
+// answers the keys within a few seconds, they are typed again, as the typist would.
 func (term *terminal) typeKeys(keys string) {
 	term.t.Helper()
-	if _, err := term.master.Write([]byte(keys)); err != nil {
-		term.t.Fatal(err)
+	for try := 1; ; try++ {
+		term.mu.Lock()
+		before := len(term.screen)
+		term.mu.Unlock()
+		if _, err := term.master.Write([]byte(keys)); err != nil {
+			if try == 1 {
+				term.t.Fatal(err)
+			}
+			return // brokle is gone: it answered
+		}
+		deadline := time.Now().Add(3 * time.Second)
+		for time.Now().Before(deadline) {
+			select {
+			case <-term.done:
+				return
+			default:
+			}
+			term.mu.Lock()
+			changed := len(term.screen) != before
+			term.mu.Unlock()
+			if changed {
+				return
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		if try == 3 {
+			return // wait() says what the screen shows
+		}
+		term.t.Logf("no answer on the screen to %q within 3 s: typed again", keys)
 	}
 }
 
