@@ -417,8 +417,10 @@ func (a *app) loadConfig(cmd *cobra.Command) (*config.Config, error) {
 // whoami is user@host, recorded as applied_by.
 func whoami() string {
 	name := os.Getenv("USER")
-	if u, err := user.Current(); name == "" && err == nil {
-		name = u.Username
+	if name == "" { // user.Current asks the C library (NSS): a millisecond of a one-shot run
+		if u, err := user.Current(); err == nil {
+			name = u.Username
+		}
 	}
 	host, _ := os.Hostname()
 	return name + "@" + host

@@ -3,11 +3,13 @@ package seed
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"reflect"
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	ch "github.com/ClickHouse/clickhouse-go/v2"
@@ -151,33 +153,51 @@ func checkCHLazy(f *File, t *Table, ct *CHTable) error {
 		return nil
 	}
 	all := uint64(1)<<len(lt.cols) - 1
-	return lt.each(func(r *flatRow) error {
-		for i := range r.vals {
-			v := &r.vals[i]
-			c := cols[v.col]
-			if c == nil {
-				return &Error{File: f.Path, Line: v.line, Table: "clickhouse." + t.Name, Column: lt.cols[v.col], Msg: "no such column", Input: true}
-			}
-			if c.str && !isNullVal(r, v) {
-				continue
-			}
-			x, err := c.value(r, v)
-			if err == nil {
-				err = c.check(x)
-			}
-			if err != nil {
-				return &Error{File: f.Path, Line: v.line, Table: "clickhouse." + t.Name, Column: c.name, Msg: err.Error(), Input: true}
+	// The parts are read at once, each with its own columns (a probe holds a block of values).
+	return lt.eachParts(func(int) func(*flatRow) error {
+		cols := make([]*chCol, len(lt.cols))
+		for i, name := range lt.cols {
+			if typ, ok := ct.Columns[name]; ok {
+				cols[i] = newCHCol(name, typ)
 			}
 		}
-		if r.mask != all {
-			for c := range lt.cols {
-				if r.mask&(1<<c) == 0 {
-					return missingColumn(f, t, r.line, lt.cols[c])
-				}
+		return func(r *flatRow) error {
+			if r == nil {
+				return nil
+			}
+			return checkCHRow(f, t, cols, all, r)
+		}
+	}, nil)
+}
+
+// checkCHRow checks one row of a table the flat reader read (checkCHLazy).
+func checkCHRow(f *File, t *Table, cols []*chCol, all uint64, r *flatRow) error {
+	lt := t.lazy
+	for i := range r.vals {
+		v := &r.vals[i]
+		c := cols[v.col]
+		if c == nil {
+			return &Error{File: f.Path, Line: v.line, Table: "clickhouse." + t.Name, Column: lt.cols[v.col], Msg: "no such column", Input: true}
+		}
+		if c.str && !isNullVal(r, v) {
+			continue
+		}
+		x, err := c.value(r, v)
+		if err == nil {
+			err = c.check(x)
+		}
+		if err != nil {
+			return &Error{File: f.Path, Line: v.line, Table: "clickhouse." + t.Name, Column: c.name, Msg: err.Error(), Input: true}
+		}
+	}
+	if r.mask != all {
+		for c := range lt.cols {
+			if r.mask&(1<<c) == 0 {
+				return missingColumn(f, t, r.line, lt.cols[c])
 			}
 		}
-		return nil
-	})
+	}
+	return nil
 }
 
 func missingColumn(f *File, t *Table, line int, col string) error {
@@ -503,9 +523,9 @@ func writeCHTable(ctx context.Context, conn chconn.Conn, f *File, t *Table, ct *
 		}
 		defer ins.Abort()
 	}
-	blk := newCHBlock(cols)
 	blocks := 0
-	flush := func() error {
+	// flush sends a block (less the rows whose keys are there) and empties it.
+	flush := func(blk *chBlock) error {
 		if blk.n == 0 {
 			return nil
 		}
@@ -529,50 +549,16 @@ func writeCHTable(ctx context.Context, conn chconn.Conn, f *File, t *Table, ct *
 			}
 		}
 		blk.reset()
-		// The rows just sent are garbage: collect it now, while the live heap is one block, so
+		// The rows just sent are garbage: collect it now, while the live heap is a few blocks, so
 		// memory stays flat in the rows (the seed command turns the collector off for speed).
 		runtime.GC()
 		return nil
 	}
-	var keyBuf []byte
 	var err error
 	if t.lazy != nil {
-		lt := t.lazy
-		err = lt.each(func(r *flatRow) error {
-			keyBuf = keyBuf[:0]
-			for i, c := range cols {
-				if r.mask&(1<<i) == 0 {
-					return missingColumn(f, t, r.line, c.name)
-				}
-				v := &r.vals[r.pos[i]]
-				if c.str && v.scalar() && !isNullVal(r, v) {
-					blk.strs[i] = append(blk.strs[i], c.scalarText(r, v))
-				} else {
-					x, err := c.value(r, v)
-					if err != nil {
-						return &Error{File: f.Path, Line: v.line, Table: "clickhouse." + t.Name, Column: c.name, Msg: err.Error(), Input: true}
-					}
-					if s, ok := x.(string); ok && c.dateTime && native {
-						if tm, ok := localDateTime(s); ok {
-							x = tm
-						}
-					}
-					if c.str {
-						s, _ := x.(string)
-						blk.strs[i] = append(blk.strs[i], s)
-					} else {
-						blk.anys[i] = append(blk.anys[i], x)
-					}
-				}
-			}
-			blk.keys = append(blk.keys, flatKey(r, keyCols, keyBuf))
-			blk.n++
-			if blk.n == chBlockRows {
-				return flush()
-			}
-			return nil
-		})
+		err = writeCHParts(f, t, cols, keyCols, native, flush)
 	} else {
+		blk := newCHBlock(cols)
 		for _, r := range t.Rows {
 			for i, c := range cols {
 				n, ok := r.Vals[c.name]
@@ -597,14 +583,14 @@ func writeCHTable(ctx context.Context, conn chconn.Conn, f *File, t *Table, ct *
 			blk.keys = append(blk.keys, k)
 			blk.n++
 			if blk.n == chBlockRows {
-				if err = flush(); err != nil {
+				if err = flush(blk); err != nil {
 					break
 				}
 			}
 		}
-	}
-	if err == nil {
-		err = flush()
+		if err == nil {
+			err = flush(blk)
+		}
 	}
 	if err != nil {
 		return res, readError(f, t, err)
@@ -619,6 +605,117 @@ func writeCHTable(ctx context.Context, conn chconn.Conn, f *File, t *Table, ct *
 		}
 	}
 	return res, nil
+}
+
+// writeCHParts gathers the rows of a table the flat reader read into blocks, its parts at once
+// (a goroutine each, two blocks each in turn), and hands each full block to send, one at a time,
+// in the order they fill. Once send or a part fails, the parts stop at their next row.
+func writeCHParts(f *File, t *Table, cols []*chCol, keyCols []int, native bool, send func(*chBlock) error) error {
+	lt := t.lazy
+	parts := max(1, len(lt.parts))
+	full := make(chan *chBlock)
+	free := make(chan *chBlock, 2*parts)
+	for range 2 * parts {
+		free <- newCHBlock(cols)
+	}
+	stopped := make(chan struct{})
+	var once sync.Once
+	stop := func() { once.Do(func() { close(stopped) }) }
+	var readErr error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		readErr = lt.eachParts(func(int) func(*flatRow) error {
+			var blk *chBlock
+			var keyBuf []byte
+			hand := func() error {
+				select {
+				case full <- blk:
+					blk = nil
+					return nil
+				case <-stopped:
+					return errStopped
+				}
+			}
+			return func(r *flatRow) error {
+				if r == nil { // the part's end
+					if blk != nil && blk.n > 0 {
+						return hand()
+					}
+					return nil
+				}
+				if blk == nil {
+					select {
+					case blk = <-free:
+					case <-stopped:
+						return errStopped
+					}
+				}
+				if err := blk.add(f, t, cols, keyCols, native, r, keyBuf); err != nil {
+					return err
+				}
+				if blk.n == chBlockRows {
+					return hand()
+				}
+				return nil
+			}
+		}, stop)
+	}()
+	var err error
+	for {
+		select {
+		case blk := <-full:
+			if err == nil {
+				if err = send(blk); err != nil {
+					stop()
+				}
+			}
+			blk.reset()
+			free <- blk
+			continue
+		case <-done:
+		}
+		break
+	}
+	if err == nil && readErr != errStopped {
+		err = readErr
+	}
+	return err
+}
+
+// errStopped: a part stopped because another part, or the insert, failed.
+var errStopped = errors.New("stopped")
+
+// add appends a row of a table the flat reader read.
+func (b *chBlock) add(f *File, t *Table, cols []*chCol, keyCols []int, native bool, r *flatRow, keyBuf []byte) error {
+	for i, c := range cols {
+		if r.mask&(1<<i) == 0 {
+			return missingColumn(f, t, r.line, c.name)
+		}
+		v := &r.vals[r.pos[i]]
+		if c.str && v.scalar() && !isNullVal(r, v) {
+			b.strs[i] = append(b.strs[i], c.scalarText(r, v))
+			continue
+		}
+		x, err := c.value(r, v)
+		if err != nil {
+			return &Error{File: f.Path, Line: v.line, Table: "clickhouse." + t.Name, Column: c.name, Msg: err.Error(), Input: true}
+		}
+		if s, ok := x.(string); ok && c.dateTime && native {
+			if tm, ok := localDateTime(s); ok {
+				x = tm
+			}
+		}
+		if c.str {
+			s, _ := x.(string)
+			b.strs[i] = append(b.strs[i], s)
+		} else {
+			b.anys[i] = append(b.anys[i], x)
+		}
+	}
+	b.keys = append(b.keys, flatKey(r, keyCols, keyBuf))
+	b.n++
+	return nil
 }
 
 // flatKey is a flat row's key as rowKey spells it, "" when a key value is not a scalar.

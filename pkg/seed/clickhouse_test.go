@@ -1,7 +1,9 @@
 package seed
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -185,14 +187,19 @@ func testLargeSeed(t *testing.T, tg *target.ClickHouse) {
 		}
 		return b.String()
 	}
-	run := func(n int) (big, pairs TableResult) {
+	// run seeds n rows; pieces > 1 reads the text as a large file is read: in pieces at once, the
+	// tables' parts checked and written at once.
+	run := func(n, pieces int) (big, pairs TableResult) {
 		t.Helper()
-		f, err := Parse("f.yaml", []byte(text(n)))
+		f, err := scanPieces("f.yaml", bytes.NewReader([]byte(text(n))), 0, pieces)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if f.ClickHouse[0].lazy == nil {
 			t.Fatal("the clickhouse: section was read whole, not row by row")
+		}
+		if parts := len(f.ClickHouse[0].lazy.parts); pieces > 1 && parts < 2 {
+			t.Fatalf("in %d pieces, table big has %d parts", pieces, parts)
 		}
 		cat, err := LoadCHCatalog(ctx, conn.DB())
 		if err != nil {
@@ -207,14 +214,14 @@ func testLargeSeed(t *testing.T, tg *target.ClickHouse) {
 		}
 		return res[0], res[1]
 	}
-	if b, p := run(40000); b.Inserted != 40000 || b.Unchanged != 0 || p.Inserted != 400 {
+	if b, p := run(40000, 1); b.Inserted != 40000 || b.Unchanged != 0 || p.Inserted != 400 {
 		t.Fatalf("first run: %+v %+v", b, p)
 	}
-	if b, p := run(40000); b.Inserted != 0 || b.Unchanged != 40000 || p.Inserted != 0 || p.Unchanged != 400 {
+	if b, p := run(40000, 3); b.Inserted != 0 || b.Unchanged != 40000 || p.Inserted != 0 || p.Unchanged != 400 {
 		t.Fatalf("second run: %+v %+v", b, p)
 	}
 	// 45,000 rows with ids out of order: 5,000 new ones, spread over the blocks.
-	if b, p := run(45000); b.Inserted != 5000 || b.Unchanged != 40000 || p.Inserted != 50 || p.Unchanged != 400 {
+	if b, p := run(45000, 3); b.Inserted != 5000 || b.Unchanged != 40000 || p.Inserted != 50 || p.Unchanged != 400 {
 		t.Fatalf("third run: %+v %+v", b, p)
 	}
 	nulls := 0 // of the rows written: the first run's, and the third's of new keys
@@ -240,6 +247,23 @@ func testLargeSeed(t *testing.T, tg *target.ClickHouse) {
 	}
 	if got != "450 450 75 75" {
 		t.Fatalf("pairs holds %s (rows, keys, keys with a tab, with a backslash), want 450 450 75 75", got)
+	}
+	// A value the column refuses in two parts: the check names the first in the file, whichever
+	// part finds its own first.
+	bad := strings.Replace(text(3000), "      n: 2999\n", "      n: minus one\n", 1)
+	bad = strings.Replace(bad, "      n: 1600\n", "      n: -1\n", 1)
+	f, err := scanPieces("f.yaml", bytes.NewReader([]byte(bad)), 0, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cat, err := LoadCHCatalog(ctx, conn.DB())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := strings.Count(bad[:strings.Index(bad, "n: -1\n")], "\n") + 1
+	var e *Error
+	if err := CheckCH(f, cat); !errors.As(err, &e) || e.Line != want || e.Column != "n" {
+		t.Fatalf("check of a bad value at line %d in a later part: %v", want, err)
 	}
 }
 

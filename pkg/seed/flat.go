@@ -3,6 +3,7 @@ package seed
 import (
 	"bytes"
 	"errors"
+	"sync"
 
 	"gopkg.in/yaml.v3"
 )
@@ -48,6 +49,7 @@ type lazyTable struct {
 	stats     []colStat
 	shapes    []rowShape
 	shapeOf   map[uint64]int
+	parts     []lazyPart // nil: one part, the whole table
 }
 
 // colStat is what one column's values hold, over the whole table.
@@ -471,9 +473,62 @@ func flowNode(text []byte, toks []flowTok, i, line int) (*yaml.Node, int) {
 	return n, tk.next
 }
 
+// lazyPart is a stretch of a table's rows the first pass read on its own (a piece of the text):
+// later passes read the parts at once.
+type lazyPart struct {
+	start, end      int64
+	firstLine, rows int
+}
+
 // each reads the table's rows again, in file order.
 func (t *lazyTable) each(fn func(*flatRow) error) error {
-	lr := newLineReader(t.src, t.start, t.end, t.firstLine, nil)
+	return t.eachRange(lazyPart{t.start, t.end, t.firstLine, t.rows}, fn)
+}
+
+// eachParts reads the table's parts at once, a goroutine each, part i's rows in file order with
+// the function mk(i) returns, which is called once more with nil after the part's last row. The
+// error is the first part's that failed (the first in the file; a part that only stopped
+// because another failed counts last); stop, if not nil, is called as soon as any part fails.
+func (t *lazyTable) eachParts(mk func(part int) func(*flatRow) error, stop func()) error {
+	parts := t.parts
+	if len(parts) < 2 {
+		parts = []lazyPart{{t.start, t.end, t.firstLine, t.rows}}
+	}
+	errs := make([]error, len(parts))
+	var wg sync.WaitGroup
+	for i, p := range parts {
+		fn := mk(i)
+		run := func() {
+			err := t.eachRange(p, fn)
+			if err == nil {
+				err = fn(nil)
+			}
+			if errs[i] = err; err != nil && stop != nil {
+				stop()
+			}
+		}
+		if len(parts) == 1 {
+			run()
+			break
+		}
+		wg.Go(run)
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil && err != errStopped { // a part stopped for another's failure says less
+			return err
+		}
+	}
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (t *lazyTable) eachRange(p lazyPart, fn func(*flatRow) error) error {
+	lr := newLineReader(t.src, p.start, p.end, p.firstLine, nil)
 	rs := newRowScanner(t, false, fn)
 	for {
 		line, ok := lr.next()
@@ -501,7 +556,7 @@ func (t *lazyTable) each(fn func(*flatRow) error) error {
 	if err := rs.finish(); err != nil {
 		return err
 	}
-	if rs.rows != t.rows {
+	if rs.rows != p.rows {
 		return errChanged
 	}
 	return nil

@@ -218,3 +218,46 @@ func mixedSeed() string {
 	}
 	return b.String()
 }
+
+// A clickhouse: section of many rows is read in pieces too (a piece that begins inside it goes on
+// with the section's current table), and reads as the whole text read in one go; whatever
+// follows the section, or a section the flat reader declines, still reads as in one go.
+func TestPiecesInsideClickHouseSection(t *testing.T) {
+	var section strings.Builder
+	for _, line := range strings.SplitAfter(mixedSeed(), "\n") {
+		if strings.TrimSpace(line) != "" && line[0] != '#' {
+			line = "  " + line
+		}
+		section.WriteString(line)
+	}
+	last := "pg:\n  - id: 1\n\nclickhouse:\n" + section.String()
+	for pieces := 2; pieces <= 7; pieces++ {
+		cut, err := scanInPieces("f.yaml", bytes.NewReader([]byte(last)), 0, pieces) // no retry in one piece
+		if err != nil {
+			t.Fatalf("clickhouse last, in %d pieces: %v", pieces, err)
+		}
+		whole, err := scanInPieces("f.yaml", bytes.NewReader([]byte(last)), 0, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(cut.ClickHouse) != 3 || cut.ClickHouse[0].lazy == nil {
+			t.Fatalf("clickhouse last, in %d pieces: %d tables, want 3 read row by row", pieces, len(cut.ClickHouse))
+		}
+		if a, b := dump(t, cut), dump(t, whole); a != b {
+			t.Fatalf("clickhouse last, in %d pieces reads otherwise:\n%s\nin one:\n%s", pieces, a, b)
+		}
+		for i, tb := range cut.ClickHouse {
+			w := whole.ClickHouse[i]
+			if a, b := fmt.Sprint(tb.Name, tb.Line, tb.lazy.rows, tb.lazy.stats, tb.lazy.shapes, tb.lazy.indent), fmt.Sprint(w.Name, w.Line, w.lazy.rows, w.lazy.stats, w.lazy.shapes, w.lazy.indent); a != b {
+				t.Errorf("clickhouse last, in %d pieces: table %s, in one %s", pieces, a, b)
+			}
+		}
+	}
+	checkPieces(t, "clickhouse last", last)
+	checkPieces(t, "clickhouse, then a table", last+"after:\n  - id: 1\n  - id: 2\n")
+	checkPieces(t, "clickhouse twice", last+"clickhouse:\n  more:\n    - id: 1\n")
+	checkPieces(t, "clickhouse, a table twice", last+"  alpha:\n    - id: 1\n")
+	checkPieces(t, "clickhouse, a table declined", last+"  late:\n    - id: |\n        x\n")
+	checkPieces(t, "clickhouse, other indent", strings.Replace(last, "  gamma:", " gamma:", 1))
+	checkPieces(t, "clickhouse, a row out of line", strings.Replace(last, "    - id: 7\n", "     - id: 7\n", 1))
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"io"
 	"runtime"
 	"sync"
 	"unicode/utf8"
@@ -46,11 +47,22 @@ func scanInPieces(path string, src Source, start int64, pieces int) (*File, erro
 		}
 	}
 	bounds = append(bounds, src.Size())
+	// A piece that begins after the clickhouse: line is read as the section's rows (its first
+	// table goes on with the previous piece's last one): that is checked when the pieces are put
+	// together, and anything else there sends the text to one piece.
+	chAt := int64(-1)
+	if len(bounds) > 2 {
+		var err error
+		if chAt, err = sectionLine(src, start, ClickHouseKey); err != nil {
+			return nil, err
+		}
+	}
 	segs := make([]*segment, len(bounds)-1)
 	errs := make([]error, len(segs))
 	var wg sync.WaitGroup
 	for k := range segs {
-		wg.Go(func() { segs[k], errs[k] = scanSegment(src, bounds[k], bounds[k+1], k == 0) })
+		inCH := k > 0 && chAt >= 0 && bounds[k] > chAt
+		wg.Go(func() { segs[k], errs[k] = scanSegment(src, bounds[k], bounds[k+1], k == 0, inCH) })
 	}
 	wg.Wait()
 	for _, err := range errs {
@@ -70,6 +82,27 @@ func scanInPieces(path string, src Source, start int64, pieces int) (*File, erro
 	lines := 0
 	var ch *chSection
 	for k, sg := range segs {
+		if sg.ch != nil && sg.ch.cont {
+			// The piece was read as going on with the section: it must have begun inside it.
+			if k == 0 || !segs[k-1].endsInCH || ch == nil || ch.start != chAt {
+				if sg.ch.empty() && (k == 0 || !segs[k-1].endsInCH) {
+					sg.ch = nil // it began on a top-level line: nothing was read as the section's
+				} else {
+					return nil, errDecline
+				}
+			} else {
+				for _, t := range sg.ch.tables {
+					t.Line += lines
+					t.lazy.firstLine += lines
+				}
+				if !ch.join(sg.ch) {
+					return nil, errDecline
+				}
+				sg.ch = nil
+			}
+		} else if k > 0 && segs[k-1].endsInCH {
+			return nil, errDecline // a piece began inside the section: read the text in one piece
+		}
 		if sg.ch != nil {
 			if ch != nil {
 				return nil, errDecline
@@ -80,9 +113,6 @@ func scanInPieces(path string, src Source, start int64, pieces int) (*File, erro
 				t.Line += lines
 				t.lazy.firstLine += lines
 			}
-		}
-		if k > 0 && segs[k-1].endsInCH {
-			return nil, errDecline // a piece began inside the section: read the text in one piece
 		}
 		for i, t := range sg.tables {
 			t.Line += lines
@@ -162,7 +192,34 @@ type segment struct {
 	endsInCH bool // the piece ends inside the clickhouse: section
 }
 
-func scanSegment(src Source, from, to int64, first bool) (*segment, error) {
+// sectionLine returns the offset of the first line of the text from start that is "key:" at the
+// top level (-1 if none). It may be wrong (inside a quoted or block scalar, which the flat reader
+// declines anyway): the pieces are checked against it.
+func sectionLine(src Source, start int64, key string) (int64, error) {
+	pat := []byte("\n" + key + ":")
+	buf := make([]byte, 1<<20)
+	for off := start; off < src.Size(); {
+		n, err := src.ReadAt(buf[:min(int64(len(buf)), src.Size()-off)], off)
+		if err != nil && err != io.EOF {
+			return -1, err
+		}
+		chunk := buf[:n]
+		if off == start && bytes.HasPrefix(chunk, pat[1:]) {
+			return start, nil
+		}
+		if i := bytes.Index(chunk, pat); i >= 0 {
+			return off + int64(i) + 1, nil
+		}
+		if n < len(pat) || off+int64(n) >= src.Size() {
+			break
+		}
+		off += int64(n - len(pat) + 1) // a match across the chunks' seam is found in the next
+	}
+	return -1, nil
+}
+
+// scanSegment reads the piece [from, to); inCH: the piece begins inside the clickhouse: section.
+func scanSegment(src Source, from, to int64, first, inCH bool) (*segment, error) {
 	sg := &segment{}
 	lr := newLineReader(src, from, to, 1, nil)
 	var (
@@ -170,6 +227,10 @@ func scanSegment(src Source, from, to int64, first bool) (*segment, error) {
 		rs *rowScanner
 		ch *chSection // open while its lines go by
 	)
+	if inCH {
+		ch = &chSection{start: from, line: 1, indent: -1, cont: true}
+		sg.ch = ch
+	}
 	open := func(name string, line int, start int64) {
 		t = &lazyTable{src: src, start: start, firstLine: line + 1, index: map[string]int{}, shapeOf: map[uint64]int{}}
 		sg.tables = append(sg.tables, &Table{Name: name, Line: line, lazy: t})
@@ -190,7 +251,7 @@ func scanSegment(src Source, from, to int64, first bool) (*segment, error) {
 		t, rs = nil, nil
 		return err
 	}
-	if !first { // the piece begins with a row of the table before
+	if !first && !inCH { // the piece begins with a row of the table before
 		open("", 0, from)
 	}
 	for {
@@ -259,6 +320,45 @@ type chSection struct {
 	t      *lazyTable
 	rs     *rowScanner
 	bad    bool
+	// cont: a piece of the section after its first: it begins with rows of the table before
+	// (its first table, with no name) and learns the section's indent from a table line, if any.
+	cont  bool
+	lines bool // cont: some line was read
+}
+
+func (ch *chSection) empty() bool { return !ch.lines && len(ch.tables) == 0 }
+
+// join adds the next piece of the section (read with cont), its line numbers already shifted.
+func (ch *chSection) join(p *chSection) bool {
+	ch.end = p.end
+	if p.bad || ch.bad {
+		ch.bad = true
+		return true // yaml.v3 reads the section
+	}
+	if p.indent >= 0 {
+		if ch.indent >= 0 && ch.indent != p.indent {
+			ch.bad = true
+			return true
+		}
+		ch.indent = p.indent
+	}
+	for i, t := range p.tables {
+		if i == 0 && t.Name == "" {
+			if len(ch.tables) == 0 || !ch.tables[len(ch.tables)-1].lazy.absorb(t.lazy) {
+				ch.bad = true
+				return true
+			}
+			continue
+		}
+		for _, u := range ch.tables {
+			if u.Name == t.Name {
+				ch.bad = true // listed twice: yaml.v3's reading says where
+				return true
+			}
+		}
+		ch.tables = append(ch.tables, t)
+	}
+	return true
 }
 
 // flat reports whether the flat reader read the whole section.
@@ -277,6 +377,27 @@ func (ch *chSection) feed(src Source, line []byte, lr *lineReader) {
 	lead := leadingSpaces(line)
 	if lead == len(line) || line[lead] == '#' {
 		return
+	}
+	if ch.cont && ch.indent < 0 {
+		// Rows of the previous piece's table come first; a line that is no row and not inside
+		// one names the next table, at the section's indent (handled below).
+		ch.lines = true
+		if line[lead] == '-' || ch.rs != nil && lead > ch.rs.indent {
+			if ch.rs == nil {
+				if len(ch.tables) > 0 {
+					ch.bad = true
+					return
+				}
+				ch.t = &lazyTable{src: src, start: ch.start, firstLine: 1, index: map[string]int{}, shapeOf: map[uint64]int{}}
+				ch.tables = append(ch.tables, &Table{lazy: ch.t})
+				ch.rs = newRowScanner(ch.t, true, nil)
+			}
+			if ch.rs.feed(line, lead, lr.lineNo) != nil {
+				ch.bad = true
+			}
+			return
+		}
+		ch.indent = lead
 	}
 	if ch.indent < 0 {
 		if line[lead] == '-' {
@@ -386,6 +507,10 @@ func (t *lazyTable) absorb(p *lazyTable) bool {
 			a.last, a.seen = b.last, true
 		}
 	}
+	if t.parts == nil {
+		t.parts = []lazyPart{{t.start, t.end, t.firstLine, t.rows}}
+	}
+	t.parts = append(t.parts, lazyPart{p.start, p.end, p.firstLine, p.rows})
 	for _, sh := range p.shapes {
 		var mask uint64
 		cols := make([]int, len(sh.cols))
