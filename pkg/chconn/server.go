@@ -80,18 +80,16 @@ func (i *serverInserter) Append(columns []any) error {
 	for c, vals := range columns {
 		col := i.batch.Column(c)
 		switch v := vals.(type) {
-		case []string:
-			if err := col.Append(v); err != nil {
-				return err
-			}
 		case []any:
 			for _, x := range v {
 				if err := col.AppendRow(x); err != nil {
 					return err
 				}
 			}
-		default:
-			return fmt.Errorf("column %d: a block of %T", c, vals)
+		default: // []string, or a slice of the column's Go type ([]uint32, []time.Time ...)
+			if err := col.Append(v); err != nil {
+				return err
+			}
 		}
 	}
 	return i.batch.Flush()

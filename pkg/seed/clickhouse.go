@@ -5,12 +5,14 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math"
 	"reflect"
 	"runtime"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+	"unsafe"
 
 	ch "github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/ext"
@@ -145,7 +147,7 @@ func checkCHLazy(f *File, t *Table, ct *CHTable) error {
 		}
 		cols[i] = newCHCol(name, typ)
 		st := &lt.stats[i]
-		if !cols[i].str || st.nulls > 0 && !cols[i].nullable {
+		if !cols[i].str && !cols[i].cleared(st) || st.nulls > 0 && !cols[i].nullable {
 			pass = true
 		}
 	}
@@ -243,6 +245,9 @@ type chCol struct {
 	text, str bool
 	// dateTime: a DateTime (no time zone of its own) column.
 	dateTime bool
+	// fast: the write gathers the column as a typedCol (a server's insert, the column cleared
+	// by the first pass, no NULL).
+	fast bool
 	// probe is a clickhouse-go column of the type, for the check: a value it refuses would fail
 	// the INSERT after earlier blocks went in, so every value goes through it first.
 	probe  column.Interface
@@ -256,7 +261,12 @@ func (c *chCol) check(x any) error {
 		return nil // a String takes any text
 	}
 	if s, ok := x.(string); ok && c.dateTime {
-		if _, ok := localDateTime(s); ok {
+		if tm, ok := localDateTime(s); ok {
+			// clickhouse-go writes the seconds since 1970 as 32 bits, whatever they are: 1960
+			// went in as 2096, silently.
+			if u := tm.Unix(); u < 0 || u > math.MaxUint32 {
+				return fmt.Errorf("is DateTime: %s is outside what it holds (1970-01-01 00:00:00 to 2106-02-07 06:28:15 UTC)", s)
+			}
 			return nil
 		}
 	}
@@ -274,6 +284,33 @@ func (c *chCol) check(x any) error {
 		return fmt.Errorf("is %s: %v", c.typ, err)
 	}
 	return nil
+}
+
+// cleared reports whether every value of a column of a number or DateTime type, as the first
+// pass saw them (scalars, each of the type's class of text, none too long), converts as the
+// INSERT will: then the column's values are not read again before the first block goes.
+func (c *chCol) cleared(st *colStat) bool {
+	if st.kinds != kindScalar && st.kinds != 0 {
+		return false
+	}
+	inner, _ := unwrapType(c.typ)
+	var class uint8
+	var maxLen int // short enough that no value can be out of the type's range
+	switch inner {
+	case "UInt8", "UInt16", "UInt32", "UInt64":
+		class, maxLen = textUint, map[string]int{"UInt8": 2, "UInt16": 4, "UInt32": 9, "UInt64": 19}[inner]
+	case "Int8", "Int16", "Int32", "Int64":
+		class, maxLen = textInt, map[string]int{"Int8": 2, "Int16": 4, "Int32": 9, "Int64": 18}[inner]
+	case "Float32":
+		class, maxLen = textDecimal, 30
+	case "Float64":
+		class, maxLen = textDecimal, 300
+	case "DateTime":
+		class, maxLen = textDateTime, 19
+	default:
+		return false
+	}
+	return st.notText&class == 0 && st.maxLen <= maxLen
 }
 
 func newCHCol(name, typ string) *chCol {
@@ -396,29 +433,110 @@ func (c *chCol) scalarText(r *flatRow, v *flatVal) string {
 	return string(t)
 }
 
+// chBlocksPerGC: a seed collects its garbage after this many blocks (256 Ki rows).
+const chBlocksPerGC = 4
+
 // chBlockRows is how many rows go to ClickHouse in one block of the insert: the server gathers
 // blocks into parts of about a million rows, so a block's size only bounds brokle's memory.
 const chBlockRows = 1 << 16
 
 // chBlock is a block of rows being gathered, column by column, with each row's key.
 type chBlock struct {
-	cols []*chCol
-	strs [][]string
-	anys [][]any
-	keys []string
-	n    int
+	cols  []*chCol
+	strs  [][]string
+	anys  [][]any
+	typed []typedCol // a column whose chCol is fast: its values as a slice of their Go type
+	keys  []string
+	n     int
 }
 
-func newCHBlock(cols []*chCol) *chBlock {
-	b := &chBlock{cols: cols, strs: make([][]string, len(cols)), anys: make([][]any, len(cols))}
+// newCHBlock makes a block for rows rows at most (chBlockRows), its columns that many long from
+// the start: grown row by row they were copied over and over.
+func newCHBlock(cols []*chCol, rows int) *chBlock {
+	rows = min(rows, chBlockRows)
+	b := &chBlock{cols: cols, strs: make([][]string, len(cols)), anys: make([][]any, len(cols)), typed: make([]typedCol, len(cols)),
+		keys: make([]string, 0, rows)}
+	for i, c := range cols {
+		switch {
+		case c.fast:
+			b.typed[i] = newTypedCol(c.typ, rows)
+		case c.str:
+			b.strs[i] = make([]string, 0, rows)
+		default:
+			b.anys[i] = make([]any, 0, rows)
+		}
+	}
 	return b
 }
 
 func (b *chBlock) reset() {
 	for i := range b.cols {
 		b.strs[i], b.anys[i] = b.strs[i][:0], b.anys[i][:0]
+		if b.typed[i] != nil {
+			b.typed[i].cut(0)
+		}
 	}
 	b.keys, b.n = b.keys[:0], 0
+}
+
+// typedCol is a block's column of numbers or times, appended as a slice of their Go type (no
+// value boxed, none kept as text): for a column whose every value the first pass cleared.
+type typedCol interface {
+	add(text []byte) bool // false: the text does not convert (the file changed since)
+	move(to, from int)
+	cut(n int)
+	slice() any
+}
+
+type sliceCol[T any] struct {
+	v     []T
+	parse func(string) (T, bool)
+}
+
+func (c *sliceCol[T]) add(text []byte) bool {
+	x, ok := c.parse(unsafe.String(unsafe.SliceData(text), len(text))) // parse keeps no string
+	c.v = append(c.v, x)
+	return ok
+}
+func (c *sliceCol[T]) move(to, from int) { c.v[to] = c.v[from] }
+func (c *sliceCol[T]) cut(n int)         { c.v = c.v[:n] }
+func (c *sliceCol[T]) slice() any        { return c.v }
+
+func uintCol[T uint8 | uint16 | uint32 | uint64](bits, rows int) typedCol {
+	return &sliceCol[T]{v: make([]T, 0, rows), parse: func(s string) (T, bool) { u, err := strconv.ParseUint(s, 10, bits); return T(u), err == nil }}
+}
+
+func intCol[T int8 | int16 | int32 | int64](bits, rows int) typedCol {
+	return &sliceCol[T]{v: make([]T, 0, rows), parse: func(s string) (T, bool) { i, err := strconv.ParseInt(s, 10, bits); return T(i), err == nil }}
+}
+
+// newTypedCol is the typed column for one of the types chCol.cleared clears (nil for others).
+func newTypedCol(typ string, rows int) typedCol {
+	switch typ {
+	case "UInt8":
+		return uintCol[uint8](8, rows)
+	case "UInt16":
+		return uintCol[uint16](16, rows)
+	case "UInt32":
+		return uintCol[uint32](32, rows)
+	case "UInt64":
+		return uintCol[uint64](64, rows)
+	case "Int8":
+		return intCol[int8](8, rows)
+	case "Int16":
+		return intCol[int16](16, rows)
+	case "Int32":
+		return intCol[int32](32, rows)
+	case "Int64":
+		return intCol[int64](64, rows)
+	case "Float32":
+		return &sliceCol[float32]{v: make([]float32, 0, rows), parse: func(s string) (float32, bool) { x, err := strconv.ParseFloat(s, 32); return float32(x), err == nil }}
+	case "Float64":
+		return &sliceCol[float64]{v: make([]float64, 0, rows), parse: func(s string) (float64, bool) { x, err := strconv.ParseFloat(s, 64); return x, err == nil }}
+	case "DateTime":
+		return &sliceCol[time.Time]{v: make([]time.Time, 0, rows), parse: localDateTime}
+	}
+	return nil
 }
 
 // keep drops the rows whose keys are present.
@@ -429,9 +547,12 @@ func (b *chBlock) keep(present map[string]bool) {
 			continue
 		}
 		for c, col := range b.cols {
-			if col.str {
+			switch {
+			case b.typed[c] != nil:
+				b.typed[c].move(j, i)
+			case col.str:
 				b.strs[c][j] = b.strs[c][i]
-			} else {
+			default:
 				b.anys[c][j] = b.anys[c][i]
 			}
 		}
@@ -439,9 +560,12 @@ func (b *chBlock) keep(present map[string]bool) {
 		j++
 	}
 	for c, col := range b.cols {
-		if col.str {
+		switch {
+		case b.typed[c] != nil:
+			b.typed[c].cut(j)
+		case col.str:
 			b.strs[c] = b.strs[c][:j]
-		} else {
+		default:
 			b.anys[c] = b.anys[c][:j]
 		}
 	}
@@ -451,9 +575,12 @@ func (b *chBlock) keep(present map[string]bool) {
 func (b *chBlock) columns() []any {
 	out := make([]any, len(b.cols))
 	for c, col := range b.cols {
-		if col.str {
+		switch {
+		case b.typed[c] != nil:
+			out[c] = b.typed[c].slice()
+		case col.str:
 			out[c] = b.strs[c]
-		} else {
+		default:
 			out[c] = b.anys[c]
 		}
 	}
@@ -490,9 +617,14 @@ func writeCHTable(ctx context.Context, conn chconn.Conn, f *File, t *Table, ct *
 	} else {
 		names, _ = rowsColumns(t.Rows)
 	}
+	native := !conn.Target().Embedded // clickhouse-go's columns: a DateTime may go as time.Time
 	cols := make([]*chCol, len(names))
 	for i, n := range names {
 		cols[i] = newCHCol(n, ct.Columns[n])
+		if t.lazy != nil && native {
+			st := &t.lazy.stats[t.lazy.index[n]]
+			cols[i].fast = st.nulls == 0 && cols[i].cleared(st) && newTypedCol(cols[i].typ, 0) != nil
+		}
 	}
 	// The key columns of a row, in the key's order: indexes into cols.
 	var keyCols []int
@@ -507,7 +639,6 @@ func writeCHTable(ctx context.Context, conn chconn.Conn, f *File, t *Table, ct *
 		keyCols = nil // no row gives the whole key: every row goes in, as rowKey says
 	}
 	checkKeys := keyCols != nil
-	native := !conn.Target().Embedded // clickhouse-go's columns: a DateTime may go as time.Time
 	if checkKeys {
 		var n uint64
 		if err := conn.DB().QueryRowContext(ctx, "SELECT count() FROM "+target.QuoteIdent(t.Name)).Scan(&n); err != nil {
@@ -523,7 +654,7 @@ func writeCHTable(ctx context.Context, conn chconn.Conn, f *File, t *Table, ct *
 		}
 		defer ins.Abort()
 	}
-	blocks := 0
+	blocks, sent := 0, 0
 	// flush sends a block (less the rows whose keys are there) and empties it.
 	flush := func(blk *chBlock) error {
 		if blk.n == 0 {
@@ -549,16 +680,19 @@ func writeCHTable(ctx context.Context, conn chconn.Conn, f *File, t *Table, ct *
 			}
 		}
 		blk.reset()
-		// The rows just sent are garbage: collect it now, while the live heap is a few blocks, so
-		// memory stays flat in the rows (the seed command turns the collector off for speed).
-		runtime.GC()
+		// The rows sent are garbage: collect it every few blocks, so memory stays flat in the rows
+		// (the seed command turns the collector off for speed). Each collection marks the blocks
+		// still being gathered: one a block cost a fifth of a large seed's time.
+		if sent++; sent%chBlocksPerGC == 0 {
+			runtime.GC()
+		}
 		return nil
 	}
 	var err error
 	if t.lazy != nil {
 		err = writeCHParts(f, t, cols, keyCols, native, flush)
 	} else {
-		blk := newCHBlock(cols)
+		blk := newCHBlock(cols, len(t.Rows))
 		for _, r := range t.Rows {
 			for i, c := range cols {
 				n, ok := r.Vals[c.name]
@@ -616,7 +750,7 @@ func writeCHParts(f *File, t *Table, cols []*chCol, keyCols []int, native bool, 
 	full := make(chan *chBlock)
 	free := make(chan *chBlock, 2*parts)
 	for range 2 * parts {
-		free <- newCHBlock(cols)
+		free <- newCHBlock(cols, lt.rows/parts+1)
 	}
 	stopped := make(chan struct{})
 	var once sync.Once
@@ -693,6 +827,12 @@ func (b *chBlock) add(f *File, t *Table, cols []*chCol, keyCols []int, native bo
 			return missingColumn(f, t, r.line, c.name)
 		}
 		v := &r.vals[r.pos[i]]
+		if b.typed[i] != nil {
+			if !v.scalar() || !b.typed[i].add(r.text(v)) {
+				return errChanged
+			}
+			continue
+		}
 		if c.str && v.scalar() && !isNullVal(r, v) {
 			b.strs[i] = append(b.strs[i], c.scalarText(r, v))
 			continue

@@ -57,6 +57,9 @@ type colStat struct {
 	count, nulls int
 	kinds        uint8 // kindScalar | kindList | kindMap
 	maxLen       int   // the longest scalar's text, in bytes as written
+	// notText: the classes of text (textClasses) some non-null scalar is not of; a ClickHouse
+	// column of a number or DateTime type whose values are all of its class needs no check.
+	notText uint8
 	// unordered: the column's non-null values are not strictly increasing (by length, then
 	// bytes). While a key column is ordered its keys cannot repeat, which saves the check.
 	unordered bool
@@ -227,6 +230,9 @@ func (rs *rowScanner) learnRow(r *flatRow) {
 			if v.kind == vPlain && isNullWord(text) {
 				st.nulls++
 				continue
+			}
+			if st.notText != allTextClasses {
+				st.notText |= ^textClasses(text) & allTextClasses
 			}
 			if !st.unordered {
 				switch {
@@ -572,4 +578,79 @@ func (t *lazyTable) row(r *flatRow) *Row {
 		out.Vals[name] = r.node(v)
 	}
 	return out
+}
+
+// The classes of a scalar's text that tell, for a ClickHouse column of a number or DateTime type,
+// that the value converts (chCol.cleared) without reading it again.
+const (
+	textUint       uint8 = 1 << iota // digits only
+	textInt                          // digits, maybe after a minus
+	textDecimal                      // digits, maybe after a minus, maybe with a fraction: 1.5
+	textDateTime                     // 2006-01-02 15:04:05, a real date and time (localDateTime)
+	allTextClasses = textUint | textInt | textDecimal | textDateTime
+)
+
+func textClasses(b []byte) uint8 {
+	if len(b) == 19 && b[4] == '-' {
+		// a year a DateTime holds in any time zone (1970 and 2106 only in part)
+		if dateTimeText(b) && string(b[:4]) >= "1971" && string(b[:4]) <= "2105" {
+			return textDateTime
+		}
+		return 0
+	}
+	i, neg := 0, len(b) > 0 && b[0] == '-'
+	if neg {
+		i = 1
+	}
+	digits := i
+	for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+		i++
+	}
+	if i == digits {
+		return 0
+	}
+	if i == len(b) {
+		if neg {
+			return textInt | textDecimal
+		}
+		return textUint | textInt | textDecimal
+	}
+	if b[i] != '.' {
+		return 0
+	}
+	i++
+	frac := i
+	for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+		i++
+	}
+	if i == frac || i != len(b) {
+		return 0
+	}
+	return textDecimal
+}
+
+// dateTimeText reports whether localDateTime reads b (19 bytes) as a date and time.
+func dateTimeText(b []byte) bool {
+	if b[4] != '-' || b[7] != '-' || b[10] != ' ' || b[13] != ':' || b[16] != ':' {
+		return false
+	}
+	num := func(i, n int) int {
+		v := 0
+		for _, c := range b[i : i+n] {
+			if c < '0' || c > '9' {
+				return -1
+			}
+			v = v*10 + int(c-'0')
+		}
+		return v
+	}
+	y, mo, d, h, mi, se := num(0, 4), num(5, 2), num(8, 2), num(11, 2), num(14, 2), num(17, 2)
+	if y < 0 || mo < 1 || mo > 12 || d < 1 || h < 0 || h > 23 || mi < 0 || mi > 59 || se < 0 || se > 59 {
+		return false
+	}
+	days := [13]int{0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31}[mo]
+	if mo == 2 && y%4 == 0 && (y%100 != 0 || y%400 == 0) {
+		days = 29
+	}
+	return d <= days
 }

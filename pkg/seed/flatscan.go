@@ -495,6 +495,7 @@ func (t *lazyTable) absorb(p *lazyTable) bool {
 		a.nulls += b.nulls
 		a.kinds |= b.kinds
 		a.maxLen = max(a.maxLen, b.maxLen)
+		a.notText |= b.notText
 		switch {
 		case a.unordered:
 		case b.unordered, a.seen && b.seen && !greater(b.first, a.last):
