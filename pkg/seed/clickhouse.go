@@ -433,8 +433,10 @@ func (c *chCol) scalarText(r *flatRow, v *flatVal) string {
 	return string(t)
 }
 
-// chBlocksPerGC: a seed collects its garbage after this many blocks (256 Ki rows).
-const chBlocksPerGC = 4
+// chBlocksPerGC: a seed into a server collects its garbage after this many blocks (a million
+// rows): a block leaves little (its columns and text are kept for the next), and each collection
+// marks the blocks being gathered.
+const chBlocksPerGC = 16
 
 // chBlockRows is how many rows go to ClickHouse in one block of the insert: the server gathers
 // blocks into parts of about a million rows, so a block's size only bounds brokle's memory.
@@ -442,6 +444,10 @@ const chBlockRows = 1 << 16
 
 // chBlock is a block of rows being gathered, column by column, with each row's key.
 type chBlock struct {
+	// text holds the bytes of the block's strings (its String values and keys): one allocation
+	// a block instead of one a value. The strings are only read while the block is sent (the
+	// insert copies them), before reset lets the next rows write over them.
+	text  []byte
 	cols  []*chCol
 	strs  [][]string
 	anys  [][]any
@@ -477,6 +483,17 @@ func (b *chBlock) reset() {
 		}
 	}
 	b.keys, b.n = b.keys[:0], 0
+	b.text = b.text[:0]
+}
+
+// str is t as a string in the block's text (see chBlock.text).
+func (b *chBlock) str(t []byte) string {
+	if len(t) == 0 {
+		return ""
+	}
+	start := len(b.text)
+	b.text = append(b.text, t...)
+	return unsafe.String(&b.text[start], len(t))
 }
 
 // typedCol is a block's column of numbers or times, appended as a slice of their Go type (no
@@ -655,6 +672,10 @@ func writeCHTable(ctx context.Context, conn chconn.Conn, f *File, t *Table, ct *
 		defer ins.Abort()
 	}
 	blocks, sent := 0, 0
+	gcEvery := chBlocksPerGC
+	if !native || checkKeys {
+		gcEvery = 1 // the embedded engine's insert spells each block out anew, a key check asks anew
+	}
 	// flush sends a block (less the rows whose keys are there) and empties it.
 	flush := func(blk *chBlock) error {
 		if blk.n == 0 {
@@ -683,14 +704,18 @@ func writeCHTable(ctx context.Context, conn chconn.Conn, f *File, t *Table, ct *
 		// The rows sent are garbage: collect it every few blocks, so memory stays flat in the rows
 		// (the seed command turns the collector off for speed). Each collection marks the blocks
 		// still being gathered: one a block cost a fifth of a large seed's time.
-		if sent++; sent%chBlocksPerGC == 0 {
+		if sent++; sent%gcEvery == 0 {
 			runtime.GC()
 		}
 		return nil
 	}
 	var err error
 	if t.lazy != nil {
-		err = writeCHParts(f, t, cols, keyCols, native, flush)
+		kc := keyCols
+		if !checkKeys {
+			kc = nil // no key is looked up: none is spelled
+		}
+		err = writeCHParts(f, t, cols, kc, native, flush)
 	} else {
 		blk := newCHBlock(cols, len(t.Rows))
 		for _, r := range t.Rows {
@@ -761,7 +786,6 @@ func writeCHParts(f *File, t *Table, cols []*chCol, keyCols []int, native bool, 
 		defer close(done)
 		readErr = lt.eachParts(func(int) func(*flatRow) error {
 			var blk *chBlock
-			var keyBuf []byte
 			hand := func() error {
 				select {
 				case full <- blk:
@@ -785,7 +809,7 @@ func writeCHParts(f *File, t *Table, cols []*chCol, keyCols []int, native bool, 
 						return errStopped
 					}
 				}
-				if err := blk.add(f, t, cols, keyCols, native, r, keyBuf); err != nil {
+				if err := blk.add(f, t, cols, keyCols, native, r); err != nil {
 					return err
 				}
 				if blk.n == chBlockRows {
@@ -821,7 +845,7 @@ func writeCHParts(f *File, t *Table, cols []*chCol, keyCols []int, native bool, 
 var errStopped = errors.New("stopped")
 
 // add appends a row of a table the flat reader read.
-func (b *chBlock) add(f *File, t *Table, cols []*chCol, keyCols []int, native bool, r *flatRow, keyBuf []byte) error {
+func (b *chBlock) add(f *File, t *Table, cols []*chCol, keyCols []int, native bool, r *flatRow) error {
 	for i, c := range cols {
 		if r.mask&(1<<i) == 0 {
 			return missingColumn(f, t, r.line, c.name)
@@ -834,7 +858,14 @@ func (b *chBlock) add(f *File, t *Table, cols []*chCol, keyCols []int, native bo
 			continue
 		}
 		if c.str && v.scalar() && !isNullVal(r, v) {
-			b.strs[i] = append(b.strs[i], c.scalarText(r, v))
+			t := r.text(v)
+			if v.kind == vPlain {
+				if w, ok := boolWord(t); ok {
+					b.strs[i] = append(b.strs[i], w)
+					continue
+				}
+			}
+			b.strs[i] = append(b.strs[i], b.str(t))
 			continue
 		}
 		x, err := c.value(r, v)
@@ -853,7 +884,15 @@ func (b *chBlock) add(f *File, t *Table, cols []*chCol, keyCols []int, native bo
 			b.anys[i] = append(b.anys[i], x)
 		}
 	}
-	b.keys = append(b.keys, flatKey(r, keyCols, keyBuf))
+	key := ""
+	if keyCols != nil {
+		start := len(b.text)
+		b.text = appendFlatKey(b.text, r, keyCols)
+		if n := len(b.text) - start; n > 0 {
+			key = unsafe.String(&b.text[start], n)
+		}
+	}
+	b.keys = append(b.keys, key)
 	b.n++
 	return nil
 }
@@ -863,10 +902,17 @@ func flatKey(r *flatRow, keyCols []int, buf []byte) string {
 	if keyCols == nil {
 		return ""
 	}
+	return string(appendFlatKey(buf, r, keyCols))
+}
+
+// appendFlatKey appends flatKey's spelling of r's key to buf (nothing when a key value is not a
+// scalar).
+func appendFlatKey(buf []byte, r *flatRow, keyCols []int) []byte {
+	start := len(buf)
 	for i, c := range keyCols {
 		v := &r.vals[r.pos[c]]
 		if !v.scalar() {
-			return ""
+			return buf[:start]
 		}
 		if i > 0 {
 			buf = append(buf, 0)
@@ -879,7 +925,7 @@ func flatKey(r *flatRow, keyCols []int, buf []byte) string {
 		}
 		buf = append(buf, t...)
 	}
-	return string(buf)
+	return buf
 }
 
 func rowKey(r *Row, ct *CHTable) (string, bool) {
