@@ -243,8 +243,8 @@ type chCol struct {
 	// text: the column takes a scalar's text as it is (String, DateTime, Decimal ...);
 	// str: and it is a plain String, appended a block at a time as []string.
 	text, str bool
-	// dateTime: a DateTime (no time zone of its own) column.
-	dateTime bool
+	// dateTime: a DateTime (no time zone of its own) column; date: a Date column.
+	dateTime, date bool
 	// fast: the write gathers the column as a typedCol (a server's insert, the column cleared
 	// by the first pass, no NULL).
 	fast bool
@@ -268,6 +268,12 @@ func (c *chCol) check(x any) error {
 				return fmt.Errorf("is DateTime: %s is outside what it holds (1970-01-01 00:00:00 to 2106-02-07 06:28:15 UTC)", s)
 			}
 			return nil
+		}
+	}
+	if s, ok := x.(string); ok && c.date && len(s) >= 10 {
+		// a Date is days since 1970 in 16 bits, and clickhouse-go does not look either
+		if d := s[:10]; d[4] == '-' && d[7] == '-' && (d < "1970-01-01" || d > "2149-06-06") {
+			return fmt.Errorf("is %s: %s is outside what it holds (1970-01-01 to 2149-06-06)", c.typ, s)
 		}
 	}
 	if c.probe == nil {
@@ -319,6 +325,7 @@ func newCHCol(name, typ string) *chCol {
 	c.text = !strings.HasPrefix(inner, "Map(") && goType(inner).Kind() == reflect.String
 	c.str = c.text && typ == "String"
 	c.dateTime = inner == "DateTime"
+	c.date = inner == "Date"
 	return c
 }
 
