@@ -163,9 +163,15 @@ func checkCHLazy(f *File, t *Table, ct *CHTable) error {
 				cols[i] = newCHCol(name, typ)
 			}
 		}
+		rows := 0
 		return func(r *flatRow) error {
 			if r == nil {
 				return nil
+			}
+			// The values converted are garbage at once, and the seed command turns the collector
+			// off: collect it a block of rows at a time, so memory stays flat in the rows.
+			if rows++; rows%chBlockRows == 0 {
+				runtime.GC()
 			}
 			return checkCHRow(f, t, cols, all, r)
 		}
@@ -243,8 +249,8 @@ type chCol struct {
 	// text: the column takes a scalar's text as it is (String, DateTime, Decimal ...);
 	// str: and it is a plain String, appended a block at a time as []string.
 	text, str bool
-	// dateTime: a DateTime (no time zone of its own) column; date: a Date column.
-	dateTime, date bool
+	// dateTime: a DateTime (no time zone of its own) column.
+	dateTime bool
 	// fast: the write gathers the column as a typedCol (a server's insert, the column cleared
 	// by the first pass, no NULL).
 	fast bool
@@ -260,20 +266,12 @@ func (c *chCol) check(x any) error {
 	if c.str || x == nil && c.nullable {
 		return nil // a String takes any text
 	}
-	if s, ok := x.(string); ok && c.dateTime {
-		if tm, ok := localDateTime(s); ok {
-			// clickhouse-go writes the seconds since 1970 as 32 bits, whatever they are: 1960
-			// went in as 2096, silently.
-			if u := tm.Unix(); u < 0 || u > math.MaxUint32 {
-				return fmt.Errorf("is DateTime: %s is outside what it holds (1970-01-01 00:00:00 to 2106-02-07 06:28:15 UTC)", s)
-			}
-			return nil
-		}
+	if err := dateRange(c.typ, x, "it"); err != nil {
+		return fmt.Errorf("is %s: %v", c.typ, err)
 	}
-	if s, ok := x.(string); ok && c.date && len(s) >= 10 {
-		// a Date is days since 1970 in 16 bits, and clickhouse-go does not look either
-		if d := s[:10]; d[4] == '-' && d[7] == '-' && (d < "1970-01-01" || d > "2149-06-06") {
-			return fmt.Errorf("is %s: %s is outside what it holds (1970-01-01 to 2149-06-06)", c.typ, s)
+	if s, ok := x.(string); ok && c.dateTime {
+		if _, ok := localDateTime(s); ok {
+			return nil
 		}
 	}
 	if c.probe == nil {
@@ -319,13 +317,62 @@ func (c *chCol) cleared(st *colStat) bool {
 	return st.notText&class == 0 && st.maxLen <= maxLen
 }
 
+// dateRange refuses a Date or DateTime value (an Array's elements too) outside what the type
+// holds: clickhouse-go writes a DateTime's seconds and a Date's days modulo 2^32 and 2^16 without a
+// word (1960-01-01 went in as 2096). what names the type in the message ("it" at the top).
+func dateRange(typ string, x any, what string) error {
+	inner, _ := unwrapType(typ)
+	switch {
+	case strings.HasPrefix(inner, "Array(") && strings.HasSuffix(inner, ")"):
+		elem := inner[len("Array(") : len(inner)-1]
+		if v := reflect.ValueOf(x); v.Kind() == reflect.Slice {
+			for i := 0; i < v.Len(); i++ {
+				e, _ := unwrapType(elem)
+				if err := dateRange(elem, v.Index(i).Interface(), "a "+e); err != nil {
+					return err
+				}
+			}
+		}
+	case inner == "Date":
+		if s, ok := x.(string); ok && len(s) >= 10 && s[4] == '-' && s[7] == '-' && (s[:10] < "1970-01-01" || s[:10] > "2149-06-06") {
+			return fmt.Errorf("%s is outside what %s holds (1970-01-01 to 2149-06-06)", s, what)
+		}
+	case inner == "DateTime" || strings.HasPrefix(inner, "DateTime("):
+		s, ok := x.(string)
+		if !ok {
+			return nil
+		}
+		if inner == "DateTime" { // clickhouse-go's reading of a DateTime without a zone of its own
+			if t, ok := localDateTime(s); ok && (t.Unix() < 0 || t.Unix() > math.MaxUint32) {
+				return fmt.Errorf("%s is outside what %s holds (1970-01-01 00:00:00 to 2106-02-07 06:28:15 UTC)", s, what)
+			}
+			return nil
+		}
+		loc := time.Local
+		if zone, ok := strings.CutPrefix(inner, "DateTime("); ok {
+			l, err := time.LoadLocation(strings.Trim(strings.TrimSuffix(zone, ")"), "' "))
+			if err != nil {
+				return nil // clickhouse-go's conversion has the last word
+			}
+			loc = l
+		}
+		t, err := time.ParseInLocation("2006-01-02 15:04:05", s, loc)
+		if err != nil {
+			return nil
+		}
+		if u := t.Unix(); u < 0 || u > math.MaxUint32 {
+			return fmt.Errorf("%s is outside what %s holds (1970-01-01 00:00:00 to 2106-02-07 06:28:15 UTC)", s, what)
+		}
+	}
+	return nil
+}
+
 func newCHCol(name, typ string) *chCol {
 	inner, nullable := unwrapType(typ)
 	c := &chCol{name: name, typ: typ, nullable: nullable}
 	c.text = !strings.HasPrefix(inner, "Map(") && goType(inner).Kind() == reflect.String
 	c.str = c.text && typ == "String"
 	c.dateTime = inner == "DateTime"
-	c.date = inner == "Date"
 	return c
 }
 
@@ -679,9 +726,17 @@ func writeCHTable(ctx context.Context, conn chconn.Conn, f *File, t *Table, ct *
 		defer ins.Abort()
 	}
 	blocks, sent := 0, 0
+	// A block of typed and String columns leaves little garbage; any other column's values are
+	// boxed anew for each block, the embedded engine's insert spells each block out anew, and a
+	// key check asks anew: then every block's garbage is collected before the next.
 	gcEvery := chBlocksPerGC
+	for _, c := range cols {
+		if !c.fast && !c.str {
+			gcEvery = 1
+		}
+	}
 	if !native || checkKeys {
-		gcEvery = 1 // the embedded engine's insert spells each block out anew, a key check asks anew
+		gcEvery = 1
 	}
 	// flush sends a block (less the rows whose keys are there) and empties it.
 	flush := func(blk *chBlock) error {
@@ -904,25 +959,14 @@ func (b *chBlock) add(f *File, t *Table, cols []*chCol, keyCols []int, native bo
 	return nil
 }
 
-// flatKey is a flat row's key as rowKey spells it, "" when a key value is not a scalar.
-func flatKey(r *flatRow, keyCols []int, buf []byte) string {
-	if keyCols == nil {
-		return ""
-	}
-	return string(appendFlatKey(buf, r, keyCols))
-}
-
-// appendFlatKey appends flatKey's spelling of r's key to buf (nothing when a key value is not a
-// scalar).
+// appendFlatKey appends the spelling of r's key (appendKeyPart, rowKey's for a row read whole) to
+// buf: nothing when a key value is not a scalar.
 func appendFlatKey(buf []byte, r *flatRow, keyCols []int) []byte {
 	start := len(buf)
-	for i, c := range keyCols {
+	for _, c := range keyCols {
 		v := &r.vals[r.pos[c]]
 		if !v.scalar() {
 			return buf[:start]
-		}
-		if i > 0 {
-			buf = append(buf, 0)
 		}
 		t := r.text(v)
 		if v.kind == vPlain {
@@ -930,9 +974,52 @@ func appendFlatKey(buf []byte, r *flatRow, keyCols []int) []byte {
 				t = []byte(b)
 			}
 		}
-		buf = append(buf, t...)
+		buf = appendKeyPart(buf, t)
 	}
 	return buf
+}
+
+// A key's spelling: each part's bytes, with 0 and 1 escaped (as 1 1 and 1 2), then a 0. Any key, even
+// one of an empty String, is spelled with at least one byte ("" is no key), and no two keys are
+// spelled alike (joined on 0 alone, a key part holding a 0 was split in the wrong place).
+func appendKeyPart[T string | []byte](buf []byte, p T) []byte {
+	for i := 0; i < len(p); i++ {
+		switch c := p[i]; c {
+		case 0, 1:
+			buf = append(buf, 1, c+1)
+		default:
+			buf = append(buf, c)
+		}
+	}
+	return append(buf, 0)
+}
+
+// keyParts reads a key's spelling back into its parts.
+func keyParts(k string) []string {
+	var parts []string
+	var cur []byte
+	for i := 0; i < len(k); i++ {
+		switch c := k[i]; {
+		case c == 0:
+			parts = append(parts, string(cur))
+			cur = cur[:0]
+		case c == 1 && i+1 < len(k):
+			i++
+			cur = append(cur, k[i]-1)
+		default:
+			cur = append(cur, c)
+		}
+	}
+	return parts
+}
+
+// keyOf spells a key from its parts.
+func keyOf(parts []string) string {
+	var buf []byte
+	for _, p := range parts {
+		buf = appendKeyPart(buf, p)
+	}
+	return string(buf)
 }
 
 func rowKey(r *Row, ct *CHTable) (string, bool) {
@@ -947,7 +1034,7 @@ func rowKey(r *Row, ct *CHTable) (string, bool) {
 		}
 		parts[i] = Scalar(v)
 	}
-	return strings.Join(parts, "\x00"), true
+	return keyOf(parts), true
 }
 
 func chQuote(s string) string {
@@ -986,7 +1073,7 @@ func existingKeys(ctx context.Context, conn chconn.Conn, ct *CHTable, keys []str
 			if err := rows.Scan(ptrs...); err != nil {
 				return err
 			}
-			present[strings.Join(vals, "\x00")] = true
+			present[keyOf(vals)] = true
 		}
 		return rows.Err()
 	}
@@ -1009,7 +1096,7 @@ func existingKeys(ctx context.Context, conn chconn.Conn, ct *CHTable, keys []str
 				continue
 			}
 			seen[k] = true
-			for i, p := range strings.Split(k, "\x00") {
+			for i, p := range keyParts(k) {
 				row[i] = p
 			}
 			if err := tbl.Append(row...); err != nil {
@@ -1049,7 +1136,7 @@ func existingKeys(ctx context.Context, conn chconn.Conn, ct *CHTable, keys []str
 			continue
 		}
 		seen[k] = true
-		for i, p := range strings.Split(k, "\x00") {
+		for i, p := range keyParts(k) {
 			if i > 0 {
 				data.WriteByte('\t')
 			}

@@ -334,3 +334,23 @@ func TestClearedColumnsConvert(t *testing.T) {
 		}
 	}
 }
+
+// TestKeySpelling: a key's parts read back as they were, whatever bytes they hold, and no two
+// different keys are spelled alike.
+func TestKeySpelling(t *testing.T) {
+	keys := [][]string{{""}, {"", ""}, {"a\x00b"}, {"a", "b"}, {"a\x00", "b"}, {"a", "\x00b"}, {"\x01"}, {"\x01\x02", "\x00\x00"}, {"plain", "x y"}}
+	seen := map[string][]string{}
+	for _, parts := range keys {
+		k := keyOf(parts)
+		if k == "" {
+			t.Errorf("%q is spelled as no key", parts)
+		}
+		if got := keyParts(k); fmt.Sprint(got) != fmt.Sprint(parts) || len(got) != len(parts) {
+			t.Errorf("%q reads back as %q", parts, got)
+		}
+		if other, ok := seen[k]; ok {
+			t.Errorf("%q and %q are spelled alike", parts, other)
+		}
+		seen[k] = parts
+	}
+}
