@@ -557,6 +557,7 @@ type typedCol interface {
 	move(to, from int)
 	cut(n int)
 	slice() any
+	at(i int) any
 }
 
 type sliceCol[T any] struct {
@@ -572,6 +573,7 @@ func (c *sliceCol[T]) add(text []byte) bool {
 func (c *sliceCol[T]) move(to, from int) { c.v[to] = c.v[from] }
 func (c *sliceCol[T]) cut(n int)         { c.v = c.v[:n] }
 func (c *sliceCol[T]) slice() any        { return c.v }
+func (c *sliceCol[T]) at(i int) any      { return c.v[i] }
 
 func uintCol[T uint8 | uint16 | uint32 | uint64](bits, rows int) typedCol {
 	return &sliceCol[T]{v: make([]T, 0, rows), parse: func(s string) (T, bool) { u, err := strconv.ParseUint(s, 10, bits); return T(u), err == nil }}
@@ -610,11 +612,11 @@ func newTypedCol(typ string, rows int) typedCol {
 	return nil
 }
 
-// keep drops the rows whose keys are present.
-func (b *chBlock) keep(present map[string]bool) {
+// keep drops the rows present says are there.
+func (b *chBlock) keep(present []bool) {
 	j := 0
 	for i := 0; i < b.n; i++ {
-		if b.keys[i] != "" && present[b.keys[i]] {
+		if present[i] {
 			continue
 		}
 		for c, col := range b.cols {
@@ -747,7 +749,7 @@ func writeCHTable(ctx context.Context, conn chconn.Conn, f *File, t *Table, ct *
 			return err
 		}
 		if checkKeys {
-			present, err := existingKeys(ctx, conn, ct, blk.keys)
+			present, err := existingRows(ctx, conn, ct, blk, keyCols)
 			if err != nil {
 				return fmt.Errorf("%s: clickhouse table %s: %w", f.Path, t.Name, err)
 			}
@@ -1044,6 +1046,158 @@ func chQuote(s string) string {
 // keyQueryBytes bounds the key list of one existing-keys query, well below ClickHouse's default
 // max_query_size (256 KiB), so a seed of any size works on a stock server.
 const keyQueryBytes = 64 << 10
+
+// value is column c's value in row i, as the insert sends it.
+func (b *chBlock) value(c, i int) any {
+	switch {
+	case b.typed[c] != nil:
+		return b.typed[c].at(i)
+	case b.cols[c].str:
+		return b.strs[c][i]
+	}
+	return b.anys[c][i]
+}
+
+// existingRows reads which of the block's rows have a key (the values of keyCols, indexes into
+// its columns) the table already holds. The keys go as the values the insert sends, typed as the
+// key columns, with their row numbers, and the server answers with the numbers of those it holds:
+// so a key is found however the file spells it (03 for 3, an upper-case UUID, a DateTime read in
+// the client's zone). A key of a type clickhouse-go cannot send that way is compared as text, as
+// the server's toString spells it (existingKeys).
+func existingRows(ctx context.Context, conn chconn.Conn, ct *CHTable, b *chBlock, keyCols []int) ([]bool, error) {
+	present := make([]bool, b.n)
+	if present, ok, err := existingRowsTyped(ctx, conn, ct, b, keyCols, present); ok || err != nil {
+		return present, err
+	}
+	found, err := existingKeys(ctx, conn, ct, b.keys)
+	for i, k := range b.keys {
+		present[i] = k != "" && found[k]
+	}
+	return present, err
+}
+
+func existingRowsTyped(ctx context.Context, conn chconn.Conn, ct *CHTable, b *chBlock, keyCols []int, present []bool) ([]bool, bool, error) {
+	names := make([]string, len(keyCols)) // the external table's key columns
+	sel := make([]string, len(keyCols))   // the table's
+	types := make([]string, len(keyCols))
+	for j, c := range keyCols {
+		names[j] = fmt.Sprintf("k%d", j)
+		sel[j] = target.QuoteIdent(b.cols[c].name)
+		types[j] = b.cols[c].typ
+	}
+	ks, cs := strings.Join(names, ", "), strings.Join(sel, ", ")
+	// The rows of the table whose keys are among the block's (its index answers), then the
+	// block's rows whose keys are among those.
+	where := "(" + ks + ") IN (SELECT " + cs + " FROM " + target.QuoteIdent(ct.Name) + " WHERE (" + cs + ") IN (SELECT " + ks + " FROM _brokle_seed_keys))"
+	read := func(ctx context.Context, q string) error {
+		rows, err := conn.DB().QueryContext(ctx, q)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var i uint32
+			if err := rows.Scan(&i); err != nil {
+				return err
+			}
+			if int(i) < len(present) {
+				present[i] = true
+			}
+		}
+		return rows.Err()
+	}
+	if !conn.Target().Embedded {
+		cols := []func(*ext.Table) error{ext.Column("i", "UInt32")}
+		for j := range keyCols {
+			cols = append(cols, ext.Column(names[j], column.Type(types[j])))
+		}
+		tbl, err := ext.NewTable("_brokle_seed_keys", cols...)
+		if err != nil {
+			return present, false, nil
+		}
+		row := make([]any, 1+len(keyCols))
+		n := 0
+		for i := 0; i < b.n; i++ {
+			if b.keys[i] == "" {
+				continue // no key: the row goes in
+			}
+			row[0] = uint32(i)
+			for j, c := range keyCols {
+				row[1+j] = b.value(c, i)
+			}
+			if err := tbl.Append(row...); err != nil {
+				return present, false, nil
+			}
+			n++
+		}
+		if n == 0 {
+			return present, true, nil
+		}
+		q := "SELECT i FROM _brokle_seed_keys WHERE " + where
+		return present, true, read(ch.Context(ctx, ch.WithExternalTable(tbl)), q)
+	}
+	// The embedded engine has no external tables: the keys go as TabSeparated text the format
+	// function reads as the key columns' types, in pieces of keyQueryBytes (the query's text is
+	// bounded by max_query_size).
+	structure := "i UInt32"
+	for j := range keyCols {
+		structure += ", " + names[j] + " " + types[j]
+	}
+	var data strings.Builder
+	flush := func() error {
+		if data.Len() == 0 {
+			return nil
+		}
+		keys := fmt.Sprintf("format(TabSeparated, %s, %s)", chQuote(structure), chQuote(data.String()))
+		q := "WITH _brokle_seed_keys AS (SELECT * FROM " + keys + ") SELECT i FROM _brokle_seed_keys WHERE " + where
+		data.Reset()
+		return read(ctx, q)
+	}
+	for i := 0; i < b.n; i++ {
+		if b.keys[i] == "" {
+			continue
+		}
+		data.WriteString(strconv.Itoa(i))
+		for _, c := range keyCols {
+			data.WriteByte('\t')
+			if !tsvValue(&data, b.value(c, i)) {
+				return present, false, nil
+			}
+		}
+		data.WriteByte('\n')
+		if data.Len() >= keyQueryBytes {
+			if err := flush(); err != nil {
+				return present, true, err
+			}
+		}
+	}
+	return present, true, flush()
+}
+
+// tsvValue writes a key value as TabSeparated text (false for a kind it does not write).
+func tsvValue(b *strings.Builder, v any) bool {
+	switch x := v.(type) {
+	case nil:
+		b.WriteString(`\N`)
+	case string:
+		tsvEscape(b, x)
+	case bool:
+		if x {
+			b.WriteString("true")
+		} else {
+			b.WriteString("false")
+		}
+	case int8, int16, int32, int64, uint8, uint16, uint32, uint64:
+		fmt.Fprint(b, x)
+	case float32:
+		b.WriteString(strconv.FormatFloat(float64(x), 'g', -1, 32))
+	case float64:
+		b.WriteString(strconv.FormatFloat(x, 'g', -1, 64))
+	default:
+		return false
+	}
+	return true
+}
 
 // existingKeys reads which of keys (a block's, "" for a row without one) the table already
 // holds, compared as text. A server is sent the keys as an external table, one query a block;
