@@ -269,6 +269,11 @@ func (c *chCol) check(x any) error {
 	if err := dateRange(c.typ, x, "it"); err != nil {
 		return fmt.Errorf("is %s: %v", c.typ, err)
 	}
+	if s, ok := x.(string); ok {
+		if err := decimalFits(c.typ, s); err != nil {
+			return fmt.Errorf("is %s: %v", c.typ, err)
+		}
+	}
 	if s, ok := x.(string); ok && c.dateTime {
 		if _, ok := localDateTime(s); ok {
 			return nil
@@ -363,6 +368,54 @@ func dateRange(typ string, x any, what string) error {
 		if u := t.Unix(); u < 0 || u > math.MaxUint32 {
 			return fmt.Errorf("%s is outside what %s holds (1970-01-01 00:00:00 to 2106-02-07 06:28:15 UTC)", s, what)
 		}
+	}
+	return nil
+}
+
+// decimalFits refuses a decimal written with more digits before the point, or more decimals
+// after it, than a Decimal column holds: clickhouse-go drops the extra decimals and keeps what
+// overflows the precision (1.239 went in as 1.23 into a Decimal(9, 2), 12345678.12 as itself),
+// where the server refuses both. Text that is no plain decimal is left to clickhouse-go.
+func decimalFits(typ, s string) error {
+	inner, _ := unwrapType(typ)
+	var p, sc int
+	switch {
+	case strings.HasPrefix(inner, "Decimal("):
+		args := splitTypeArgs(inner[len("Decimal(") : len(inner)-1])
+		if len(args) != 2 {
+			return nil
+		}
+		var err1, err2 error
+		p, err1 = strconv.Atoi(strings.TrimSpace(args[0]))
+		sc, err2 = strconv.Atoi(strings.TrimSpace(args[1]))
+		if err1 != nil || err2 != nil {
+			return nil
+		}
+	case strings.HasPrefix(inner, "Decimal32("), strings.HasPrefix(inner, "Decimal64("), strings.HasPrefix(inner, "Decimal128("), strings.HasPrefix(inner, "Decimal256("):
+		open := strings.IndexByte(inner, '(')
+		p = map[string]int{"Decimal32": 9, "Decimal64": 18, "Decimal128": 38, "Decimal256": 76}[inner[:open]]
+		var err error
+		if sc, err = strconv.Atoi(strings.TrimSpace(inner[open+1 : len(inner)-1])); err != nil {
+			return nil
+		}
+	default:
+		return nil
+	}
+	t := strings.TrimPrefix(strings.TrimPrefix(s, "-"), "+")
+	whole, frac, _ := strings.Cut(t, ".")
+	for _, part := range []string{whole, frac} {
+		for i := 0; i < len(part); i++ {
+			if part[i] < '0' || part[i] > '9' {
+				return nil // 1e3 and the like: clickhouse-go's reading
+			}
+		}
+	}
+	whole, frac = strings.TrimLeft(whole, "0"), strings.TrimRight(frac, "0")
+	if len(whole) > p-sc {
+		return fmt.Errorf("%s has more digits before the point than it holds (%d)", s, p-sc)
+	}
+	if len(frac) > sc {
+		return fmt.Errorf("%s has more decimals than it holds (%d)", s, sc)
 	}
 	return nil
 }
