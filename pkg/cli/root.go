@@ -251,7 +251,11 @@ func Main(args []string, legacy bool) int {
 				return ExitFailed
 			}
 		}
-		msg := fmt.Sprintf("%s while %s; stopped without waiting for it: check `brokle migrate status` before going on", (&errSignal{sig: sig}).Error(), a.currentPhase())
+		hint := "check `brokle migrate status` before going on"
+		if isSeed(args) {
+			hint = "running the seed again adds what is missing"
+		}
+		msg := fmt.Sprintf("%s while %s; stopped without waiting for it: %s", (&errSignal{sig: sig}).Error(), a.currentPhase(), hint)
 		if wantsJSON(nil, args) {
 			_ = writeJSON(a.streams.Err, jsonError(msg, ExitFailed))
 		} else {
@@ -260,6 +264,16 @@ func Main(args []string, legacy bool) int {
 		a.outs[1].Flush() // stderr only: the run may be stuck writing stdout (a reader that stopped reading)
 		return ExitFailed
 	}
+}
+
+// isSeed reports whether args run `brokle seed` (the first word that is no flag).
+func isSeed(args []string) bool {
+	for _, a := range args {
+		if !strings.HasPrefix(a, "-") {
+			return a == "seed"
+		}
+	}
+	return false
 }
 
 // jsonError is the document of an error under --output json (docs/json.md, "errors").

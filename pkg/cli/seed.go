@@ -337,7 +337,7 @@ func (r *seedRun) check(ctx context.Context, dbs []string) error {
 			if r.chCat, err = seed.LoadCHCatalog(ctx, r.ch.DB()); err != nil {
 				return fmt.Errorf("clickhouse at %s: read catalog: %w", t.Address(), err)
 			}
-			if err := seed.CheckCH(r.f, r.chCat); err != nil {
+			if err := seed.CheckCH(ctx, r.f, r.chCat); err != nil {
 				return err
 			}
 		}

@@ -81,7 +81,7 @@ func LoadCHCatalog(ctx context.Context, db *sql.DB) (CHCatalog, error) {
 // CheckCH checks the file's ClickHouse tables and columns against the catalog, and that every
 // value converts to its column's type. A table the flat reader read is read again only when one
 // of its columns can hold a value of the wrong type (String columns take any value).
-func CheckCH(f *File, cat CHCatalog) error {
+func CheckCH(ctx context.Context, f *File, cat CHCatalog) error {
 	for _, t := range f.ClickHouse {
 		if err := checkOwn(f, t, "clickhouse."); err != nil {
 			return err
@@ -97,7 +97,7 @@ func CheckCH(f *File, cat CHCatalog) error {
 				}
 				return readError(f, t, err)
 			}
-			if err := checkCHLazy(f, t, ct); err != nil {
+			if err := checkCHLazy(ctx, f, t, ct); err != nil {
 				return readError(f, t, err)
 			}
 			continue
@@ -135,7 +135,7 @@ func CheckCH(f *File, cat CHCatalog) error {
 
 // checkCHLazy is CheckCH's reading of a table the flat reader read: every column known, every
 // value of a column that may refuse one converted, every row giving every column.
-func checkCHLazy(f *File, t *Table, ct *CHTable) error {
+func checkCHLazy(ctx context.Context, f *File, t *Table, ct *CHTable) error {
 	lt := t.lazy
 	cols := make([]*chCol, len(lt.cols))
 	pass := len(lt.shapes) > 1
@@ -172,6 +172,9 @@ func checkCHLazy(f *File, t *Table, ct *CHTable) error {
 			// off: collect it a block of rows at a time, so memory stays flat in the rows.
 			if rows++; rows%chBlockRows == 0 {
 				runtime.GC()
+			}
+			if rows%4096 == 0 && ctx.Err() != nil { // interrupted: stop reading
+				return ctx.Err()
 			}
 			return checkCHRow(f, t, cols, all, r)
 		}

@@ -205,7 +205,7 @@ func testLargeSeed(t *testing.T, tg *target.ClickHouse) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := CheckCH(f, cat); err != nil {
+		if err := CheckCH(ctx, f, cat); err != nil {
 			t.Fatal(err)
 		}
 		res, err := WriteCH(ctx, conn, f, cat, false, nil)
@@ -262,7 +262,7 @@ func testLargeSeed(t *testing.T, tg *target.ClickHouse) {
 	}
 	want := strings.Count(bad[:strings.Index(bad, "n: -1\n")], "\n") + 1
 	var e *Error
-	if err := CheckCH(f, cat); !errors.As(err, &e) || e.Line != want || e.Column != "n" {
+	if err := CheckCH(ctx, f, cat); !errors.As(err, &e) || e.Line != want || e.Column != "n" {
 		t.Fatalf("check of a bad value at line %d in a later part: %v", want, err)
 	}
 }
