@@ -203,7 +203,8 @@ func checkCHRow(f *File, t *Table, cols []*chCol, all uint64, r *flatRow) error 
 	}
 	if r.mask != all {
 		for c := range lt.cols {
-			if r.mask&(1<<c) == 0 {
+			// a column the table lacks is named where a row gives it, not where one does not
+			if r.mask&(1<<c) == 0 && cols[c] != nil {
 				return missingColumn(f, t, r.line, lt.cols[c])
 			}
 		}
