@@ -8,6 +8,7 @@ import (
 	"math"
 	"reflect"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -27,7 +28,11 @@ import (
 type CHTable struct {
 	Name    string
 	Columns map[string]string // name -> type
-	Keys    []string          // plain columns of the primary key, for skipping rows already there
+	// Keys are the columns the sorting key (ORDER BY) reads, for skipping rows already there: a
+	// row is there when a row of the table has the same values in all of them (the sorting key's
+	// expressions, toDate(ts) say, are equal then too; a key of expressions alone would call a
+	// row of another time on the same day there).
+	Keys []string
 }
 
 // CHCatalog is the current database's tables.
@@ -57,25 +62,78 @@ func LoadCHCatalog(ctx context.Context, db *sql.DB) (CHCatalog, error) {
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	rows, err = db.QueryContext(ctx, `SELECT name, primary_key FROM system.tables WHERE database = currentDatabase()`)
+	rows, err = db.QueryContext(ctx, `SELECT name, sorting_key FROM system.tables WHERE database = currentDatabase()`)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var name, pk string
-		if err := rows.Scan(&name, &pk); err != nil {
+		var name, key string
+		if err := rows.Scan(&name, &key); err != nil {
 			return nil, err
 		}
 		if t := cat[name]; t != nil {
-			for _, k := range strings.Split(pk, ",") {
-				if k = strings.TrimSpace(k); t.Columns[k] != "" {
-					t.Keys = append(t.Keys, k)
-				}
-			}
+			t.Keys = keyColumns(key, t.Columns)
 		}
 	}
 	return cat, rows.Err()
+}
+
+// keyColumns returns the columns a sorting key's text reads, in order: its identifiers (bare or
+// back-quoted) that name columns and are not called as functions.
+func keyColumns(key string, columns map[string]string) []string {
+	var out []string
+	add := func(name string) {
+		if columns[name] != "" && !slices.Contains(out, name) {
+			out = append(out, name)
+		}
+	}
+	for i := 0; i < len(key); {
+		c := key[i]
+		switch {
+		case c == '\'': // a string literal
+			i++
+			for i < len(key) && key[i] != '\'' {
+				if key[i] == '\\' {
+					i++
+				}
+				i++
+			}
+			i++
+		case c == '`': // a back-quoted name
+			var b strings.Builder
+			i++
+			for i < len(key) && key[i] != '`' {
+				if key[i] == '\\' && i+1 < len(key) {
+					i++
+				}
+				b.WriteByte(key[i])
+				i++
+			}
+			i++
+			add(b.String())
+		case c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z':
+			j := i
+			for j < len(key) && (key[j] == '_' || key[j] == '.' || key[j] >= 'a' && key[j] <= 'z' || key[j] >= 'A' && key[j] <= 'Z' || key[j] >= '0' && key[j] <= '9') {
+				j++
+			}
+			k := j
+			for k < len(key) && key[k] == ' ' {
+				k++
+			}
+			if k == len(key) || key[k] != '(' { // a function's name is followed by its arguments
+				add(key[i:j])
+			}
+			i = j
+		case c >= '0' && c <= '9': // a number
+			for i < len(key) && (key[i] == '.' || key[i] >= '0' && key[i] <= '9' || key[i] >= 'a' && key[i] <= 'z' || key[i] >= 'A' && key[i] <= 'Z') {
+				i++
+			}
+		default:
+			i++
+		}
+	}
+	return out
 }
 
 // CheckCH checks the file's ClickHouse tables and columns against the catalog, and that every

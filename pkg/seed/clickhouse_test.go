@@ -354,3 +354,23 @@ func TestKeySpelling(t *testing.T) {
 		seen[k] = parts
 	}
 }
+
+// TestKeyColumns: the columns a sorting key reads, expressions and back-quoted names included
+// (only its plain names were kept: ORDER BY (user_id, toDate(ts)) made user_id alone the key, and
+// a second run skipped the rows of other days as already there).
+func TestKeyColumns(t *testing.T) {
+	cols := map[string]string{"user_id": "UInt32", "ts": "DateTime", "my col": "String", "id": "String", "a": "UInt8", "toDate": "String"}
+	for key, want := range map[string]string{
+		"user_id, toDate(ts)":            "[user_id ts]",
+		"id, `my col`":                   "[id my col]",
+		"cityHash64(id, 'ts'), a":        "[id a]",
+		"toDate (ts), toDate":            "[ts toDate]",
+		"":                               "[]",
+		"intDiv(a, 10), a, 1.5e3, `a`":   "[a]",
+		"project_id, toDate(start_time)": "[]",
+	} {
+		if got := fmt.Sprint(keyColumns(key, cols)); got != want {
+			t.Errorf("%q: %s, want %s", key, got, want)
+		}
+	}
+}
