@@ -311,8 +311,9 @@ type chCol struct {
 	// text: the column takes a scalar's text as it is (String, DateTime, Decimal ...);
 	// str: and it is a plain String, appended a block at a time as []string.
 	text, str bool
-	// dateTime: a DateTime (no time zone of its own) column.
+	// dateTime: a DateTime (no time zone of its own) column; zone: a DateTime('zone') column's.
 	dateTime bool
+	zone     *time.Location
 	// fast: the write gathers the column as a typedCol (a server's insert, the column cleared
 	// by the first pass, no NULL).
 	fast bool
@@ -409,20 +410,11 @@ func dateRange(typ string, x any, what string) error {
 		if !ok {
 			return nil
 		}
-		if inner == "DateTime" { // clickhouse-go's reading of a DateTime without a zone of its own
-			if t, ok := localDateTime(s); ok && (t.Unix() < 0 || t.Unix() > math.MaxUint32) {
-				return fmt.Errorf("%s is outside what %s holds (1970-01-01 00:00:00 to 2106-02-07 06:28:15 UTC)", s, what)
-			}
-			return nil
+		loc := dateTimeZone(inner)
+		if loc == nil {
+			return nil // clickhouse-go's conversion has the last word
 		}
-		loc := time.Local
-		if zone, ok := strings.CutPrefix(inner, "DateTime("); ok {
-			l, err := time.LoadLocation(strings.Trim(strings.TrimSuffix(zone, ")"), "' "))
-			if err != nil {
-				return nil // clickhouse-go's conversion has the last word
-			}
-			loc = l
-		}
+		// a fraction of a second after the seconds is read too (and left out)
 		t, err := time.ParseInLocation("2006-01-02 15:04:05", s, loc)
 		if err != nil {
 			return nil
@@ -482,12 +474,50 @@ func decimalFits(typ, s string) error {
 	return nil
 }
 
+// dateTimeZone is the zone a DateTime column's text is read in: its own (DateTime('UTC')), else
+// the client's, as localDateTime reads it; nil for a zone this machine does not know.
+func dateTimeZone(inner string) *time.Location {
+	zone, ok := strings.CutPrefix(inner, "DateTime(")
+	if !ok {
+		return time.Local
+	}
+	l, err := time.LoadLocation(strings.Trim(strings.TrimSuffix(zone, ")"), "' "))
+	if err != nil {
+		return nil
+	}
+	return l
+}
+
+// toNative is the value clickhouse-go is given for x on a server: a DateTime's text read as
+// localDateTime reads it, or in the column's own zone (clickhouse-go read DateTime('UTC') text in
+// the client's zone: 00:00 went in as 05:00 under TZ=America/New_York).
+func (c *chCol) toNative(x any) any {
+	s, ok := x.(string)
+	if !ok {
+		return x
+	}
+	if c.dateTime {
+		if tm, ok := localDateTime(s); ok {
+			return tm
+		}
+	}
+	if c.zone != nil {
+		if tm, err := time.ParseInLocation("2006-01-02 15:04:05", s, c.zone); err == nil {
+			return tm
+		}
+	}
+	return x
+}
+
 func newCHCol(name, typ string) *chCol {
 	inner, nullable := unwrapType(typ)
 	c := &chCol{name: name, typ: typ, nullable: nullable}
 	c.text = !strings.HasPrefix(inner, "Map(") && goType(inner).Kind() == reflect.String
 	c.str = c.text && typ == "String"
 	c.dateTime = inner == "DateTime"
+	if strings.HasPrefix(inner, "DateTime(") {
+		c.zone = dateTimeZone(inner)
+	}
 	return c
 }
 
@@ -907,6 +937,9 @@ func writeCHTable(ctx context.Context, conn chconn.Conn, f *File, t *Table, ct *
 				if err != nil {
 					return res, &Error{File: f.Path, Line: n.Line, Table: "clickhouse." + t.Name, Column: c.name, Msg: err.Error(), Input: true}
 				}
+				if native {
+					x = c.toNative(x)
+				}
 				if c.str {
 					s, _ := x.(string)
 					blk.strs[i] = append(blk.strs[i], s)
@@ -1051,10 +1084,8 @@ func (b *chBlock) add(f *File, t *Table, cols []*chCol, keyCols []int, native bo
 		if err != nil {
 			return &Error{File: f.Path, Line: v.line, Table: "clickhouse." + t.Name, Column: c.name, Msg: err.Error(), Input: true}
 		}
-		if s, ok := x.(string); ok && c.dateTime && native {
-			if tm, ok := localDateTime(s); ok {
-				x = tm
-			}
+		if native {
+			x = c.toNative(x)
 		}
 		if c.str {
 			s, _ := x.(string)
