@@ -329,13 +329,8 @@ func (c *chCol) check(x any) error {
 	if c.str || x == nil && c.nullable {
 		return nil // a String takes any text
 	}
-	if err := dateRange(c.typ, x, "it"); err != nil {
+	if err := valueFits(c.typ, x, "it"); err != nil {
 		return fmt.Errorf("is %s: %v", c.typ, err)
-	}
-	if s, ok := x.(string); ok {
-		if err := decimalFits(c.typ, s); err != nil {
-			return fmt.Errorf("is %s: %v", c.typ, err)
-		}
 	}
 	if s, ok := x.(string); ok && c.dateTime {
 		if _, ok := localDateTime(s); ok {
@@ -385,10 +380,11 @@ func (c *chCol) cleared(st *colStat) bool {
 	return st.notText&class == 0 && st.maxLen <= maxLen
 }
 
-// dateRange refuses a Date or DateTime value (an Array's elements too) outside what the type
-// holds: clickhouse-go writes a DateTime's seconds and a Date's days modulo 2^32 and 2^16 without a
-// word (1960-01-01 went in as 2096). what names the type in the message ("it" at the top).
-func dateRange(typ string, x any, what string) error {
+// valueFits refuses a value (an Array's elements too) clickhouse-go would write otherwise than it
+// reads, without a word: a Date or DateTime outside what the type holds (it writes the days and
+// seconds modulo 2^16 and 2^32: 1960-01-01 went in as 2096), a Decimal with more digits than the
+// column holds (decimalFits). what names the type in the message ("it" at the top).
+func valueFits(typ string, x any, what string) error {
 	inner, _ := unwrapType(typ)
 	switch {
 	case strings.HasPrefix(inner, "Array(") && strings.HasSuffix(inner, ")"):
@@ -396,10 +392,14 @@ func dateRange(typ string, x any, what string) error {
 		if v := reflect.ValueOf(x); v.Kind() == reflect.Slice {
 			for i := 0; i < v.Len(); i++ {
 				e, _ := unwrapType(elem)
-				if err := dateRange(elem, v.Index(i).Interface(), "a "+e); err != nil {
+				if err := valueFits(elem, v.Index(i).Interface(), "a "+e); err != nil {
 					return err
 				}
 			}
+		}
+	case strings.HasPrefix(inner, "Decimal"):
+		if s, ok := x.(string); ok {
+			return decimalFits(inner, s, what)
 		}
 	case inner == "Date":
 		if s, ok := x.(string); ok && len(s) >= 10 && s[4] == '-' && s[7] == '-' && (s[:10] < "1970-01-01" || s[:10] > "2149-06-06") {
@@ -430,7 +430,7 @@ func dateRange(typ string, x any, what string) error {
 // after it, than a Decimal column holds: clickhouse-go drops the extra decimals and keeps what
 // overflows the precision (1.239 went in as 1.23 into a Decimal(9, 2), 12345678.12 as itself),
 // where the server refuses both. Text that is no plain decimal is left to clickhouse-go.
-func decimalFits(typ, s string) error {
+func decimalFits(typ, s, what string) error {
 	inner, _ := unwrapType(typ)
 	var p, sc int
 	switch {
@@ -456,20 +456,36 @@ func decimalFits(typ, s string) error {
 		return nil
 	}
 	t := strings.TrimPrefix(strings.TrimPrefix(s, "-"), "+")
+	t, e, hasExp := strings.Cut(strings.ToLower(t), "e")
+	exp := 0
+	if hasExp {
+		var err error
+		if exp, err = strconv.Atoi(e); err != nil || exp > 1000 || exp < -1000 {
+			return nil // clickhouse-go's reading
+		}
+	}
 	whole, frac, _ := strings.Cut(t, ".")
 	for _, part := range []string{whole, frac} {
 		for i := 0; i < len(part); i++ {
 			if part[i] < '0' || part[i] > '9' {
-				return nil // 1e3 and the like: clickhouse-go's reading
+				return nil // not a plain decimal: clickhouse-go's reading
 			}
 		}
 	}
-	whole, frac = strings.TrimLeft(whole, "0"), strings.TrimRight(frac, "0")
+	// the digits, and where the point goes once the exponent moved it: 1.239e0, 1.5e-3
+	digits, point := whole+frac, len(whole)+exp
+	switch {
+	case point < 0:
+		digits, point = strings.Repeat("0", -point)+digits, 0
+	case point > len(digits):
+		digits += strings.Repeat("0", point-len(digits))
+	}
+	whole, frac = strings.TrimLeft(digits[:point], "0"), strings.TrimRight(digits[point:], "0")
 	if len(whole) > p-sc {
-		return fmt.Errorf("%s has more digits before the point than it holds (%d)", s, p-sc)
+		return fmt.Errorf("%s has more digits before the point than %s holds (%d)", s, what, p-sc)
 	}
 	if len(frac) > sc {
-		return fmt.Errorf("%s has more decimals than it holds (%d)", s, sc)
+		return fmt.Errorf("%s has more decimals than %s holds (%d)", s, what, sc)
 	}
 	return nil
 }

@@ -374,3 +374,28 @@ func TestKeyColumns(t *testing.T) {
 		}
 	}
 }
+
+// TestDecimalFits: digits before the point and decimals after it are counted as the value holds
+// them, an exponent moved the point (1.239e0 has three decimals, 1.5e-3 four), for every spelling
+// of a Decimal type and in an Array's elements.
+func TestDecimalFits(t *testing.T) {
+	for _, c := range []struct {
+		typ, s string
+		ok     bool
+	}{
+		{"Decimal(9, 2)", "1.23", true}, {"Decimal(9, 2)", "1.230", true}, {"Decimal(9, 2)", "1.239", false},
+		{"Decimal(9, 2)", "1234567.5", true}, {"Decimal(9, 2)", "12345678.12", false}, {"Decimal(9, 2)", "-0001234567", true},
+		{"Decimal(9, 2)", "1.239e0", false}, {"Decimal(9, 2)", "1.5e-3", false}, {"Decimal(9, 2)", "1.5e-1", true},
+		{"Decimal(9, 2)", "1.5E6", true}, {"Decimal(9, 2)", "1.5e7", false}, {"Decimal(9, 2)", "12e-2", true},
+		{"Nullable(Decimal(9, 2))", "0.005", false}, {"Decimal32(2)", "0.005", false}, {"Decimal64(4)", "12345678901234.5", true},
+		{"Decimal64(4)", "123456789012345.5", false}, {"Decimal(9, 2)", "lots", true}, {"Decimal(9, 2)", "1e99999", true},
+	} {
+		err := valueFits(c.typ, c.s, "it")
+		if (err == nil) != c.ok {
+			t.Errorf("%s %s: %v, want fits=%v", c.typ, c.s, err, c.ok)
+		}
+	}
+	if err := valueFits("Array(Decimal(9, 2))", []string{"1.5", "1.239"}, "it"); err == nil || !strings.Contains(err.Error(), "1.239 has more decimals than a Decimal(9, 2) holds (2)") {
+		t.Errorf("an Array's element: %v", err)
+	}
+}

@@ -108,7 +108,8 @@ func (e *Error) Error() string {
 		}
 		b.WriteString(": ")
 	}
-	b.WriteString(e.Msg)
+	// one line, whatever a server's message holds (the embedded engine's run over two)
+	b.WriteString(strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ").Replace(e.Msg))
 	return b.String()
 }
 
@@ -228,6 +229,9 @@ func parseDoc(path string, data []byte) (*File, error) {
 			for j := 0; j+1 < len(val.Content); j += 2 {
 				t, err := parseTable(path, val.Content[j], val.Content[j+1], chSeen)
 				if err != nil {
+					if e, ok := err.(*Error); ok && e.Table != "" {
+						e.Table = "clickhouse." + e.Table // as every other message names it
+					}
 					return nil, err
 				}
 				f.ClickHouse = append(f.ClickHouse, t)
