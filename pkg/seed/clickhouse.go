@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/big"
 	"reflect"
 	"runtime"
 	"slices"
@@ -314,6 +315,9 @@ type chCol struct {
 	// dateTime: a DateTime (no time zone of its own) column; zone: a DateTime('zone') column's.
 	dateTime bool
 	zone     *time.Location
+	// bits, signed: an Int128 ... UInt256 column, whose values go to clickhouse-go as *big.Int.
+	bits   int
+	signed bool
 	// fast: the write gathers the column as a typedCol (a server's insert, the column cleared
 	// by the first pass, no NULL).
 	fast bool
@@ -331,6 +335,13 @@ func (c *chCol) check(x any) error {
 	}
 	if err := valueFits(c.typ, x, "it"); err != nil {
 		return fmt.Errorf("is %s: %v", c.typ, err)
+	}
+	if c.bits != 0 {
+		s, _ := x.(string)
+		if _, err := c.bigInt(s); err != nil {
+			return fmt.Errorf("is %s: %v", c.typ, err)
+		}
+		return nil // clickhouse-go converts no text to these: toNative gives it the number
 	}
 	if s, ok := x.(string); ok && c.dateTime {
 		if _, ok := localDateTime(s); ok {
@@ -512,6 +523,11 @@ func (c *chCol) toNative(x any) any {
 	if !ok {
 		return x
 	}
+	if c.bits != 0 {
+		if n, err := c.bigInt(s); err == nil {
+			return n
+		}
+	}
 	if c.dateTime {
 		if tm, ok := localDateTime(s); ok {
 			return tm
@@ -525,12 +541,35 @@ func (c *chCol) toNative(x any) any {
 	return x
 }
 
+// bigInt reads an Int128 ... UInt256 value's text, refusing what the type does not hold.
+func (c *chCol) bigInt(s string) (*big.Int, error) {
+	n, ok := new(big.Int).SetString(s, 10)
+	if !ok {
+		return nil, fmt.Errorf("%q is not one", s)
+	}
+	lo, hi := new(big.Int), new(big.Int).Lsh(big.NewInt(1), uint(c.bits)) // [0, 2^bits)
+	if c.signed {
+		hi.Rsh(hi, 1)
+		lo.Neg(hi) // [-2^(bits-1), 2^(bits-1))
+	}
+	if n.Cmp(lo) < 0 || n.Cmp(hi) >= 0 {
+		return nil, fmt.Errorf("%s is outside what it holds", s)
+	}
+	return n, nil
+}
+
 func newCHCol(name, typ string) *chCol {
 	inner, nullable := unwrapType(typ)
 	c := &chCol{name: name, typ: typ, nullable: nullable}
 	c.text = !strings.HasPrefix(inner, "Map(") && goType(inner).Kind() == reflect.String
 	c.str = c.text && typ == "String"
 	c.dateTime = inner == "DateTime"
+	switch inner {
+	case "Int128", "Int256":
+		c.bits, c.signed = map[string]int{"Int128": 128, "Int256": 256}[inner], true
+	case "UInt128", "UInt256":
+		c.bits = map[string]int{"UInt128": 128, "UInt256": 256}[inner]
+	}
 	if strings.HasPrefix(inner, "DateTime(") {
 		c.zone = dateTimeZone(inner)
 	}
@@ -1364,6 +1403,8 @@ func tsvValue(b *strings.Builder, v any) bool {
 		b.WriteString(strconv.FormatFloat(float64(x), 'g', -1, 32))
 	case float64:
 		b.WriteString(strconv.FormatFloat(x, 'g', -1, 64))
+	case *big.Int:
+		b.WriteString(x.String())
 	default:
 		return false
 	}
