@@ -580,28 +580,11 @@ func newCHCol(name, typ string) *chCol {
 // zone (the wall clock in time.Local), without its trial of another layout first; ok is false for
 // any other text or an impossible date, which then goes to clickhouse-go as text, as before.
 func localDateTime(s string) (time.Time, bool) {
-	if len(s) != 19 || s[4] != '-' || s[7] != '-' || s[10] != ' ' || s[13] != ':' || s[16] != ':' {
+	y, mo, d, h, mi, se, ok := dateTimeParts(s)
+	if !ok {
 		return time.Time{}, false
 	}
-	num := func(i, n int) int {
-		v := 0
-		for _, c := range []byte(s[i : i+n]) {
-			if c < '0' || c > '9' {
-				return -1
-			}
-			v = v*10 + int(c-'0')
-		}
-		return v
-	}
-	y, mo, d, h, mi, se := num(0, 4), num(5, 2), num(8, 2), num(11, 2), num(14, 2), num(17, 2)
-	if y < 0 || mo < 1 || mo > 12 || d < 1 || h < 0 || h > 23 || mi < 0 || mi > 59 || se < 0 || se > 59 {
-		return time.Time{}, false
-	}
-	t := time.Date(y, time.Month(mo), d, h, mi, se, 0, time.Local)
-	if t.Day() != d { // the 30th of February, say: time.Date moves it on, a parse refuses it
-		return time.Time{}, false
-	}
-	return t, true
+	return time.Date(y, time.Month(mo), d, h, mi, se, 0, time.Local), true
 }
 
 // value converts one value of a flat row, as chValue converts its node.
@@ -992,15 +975,7 @@ func writeCHTable(ctx context.Context, conn chconn.Conn, f *File, t *Table, ct *
 				if err != nil {
 					return res, &Error{File: f.Path, Line: n.Line, Table: "clickhouse." + t.Name, Column: c.name, Msg: err.Error(), Input: true}
 				}
-				if native {
-					x = c.toNative(x)
-				}
-				if c.str {
-					s, _ := x.(string)
-					blk.strs[i] = append(blk.strs[i], s)
-				} else {
-					blk.anys[i] = append(blk.anys[i], x)
-				}
+				blk.put(i, x, native)
 			}
 			k := ""
 			if keyCols != nil {
@@ -1111,6 +1086,20 @@ func writeCHParts(f *File, t *Table, cols []*chCol, keyCols []int, native bool, 
 // errStopped: a part stopped because another part, or the insert, failed.
 var errStopped = errors.New("stopped")
 
+// put appends x, column c's value of a row (as a server takes it when native).
+func (b *chBlock) put(c int, x any, native bool) {
+	col := b.cols[c]
+	if native {
+		x = col.toNative(x)
+	}
+	if col.str {
+		s, _ := x.(string)
+		b.strs[c] = append(b.strs[c], s)
+	} else {
+		b.anys[c] = append(b.anys[c], x)
+	}
+}
+
 // add appends a row of a table the flat reader read.
 func (b *chBlock) add(f *File, t *Table, cols []*chCol, keyCols []int, native bool, r *flatRow) error {
 	for i, c := range cols {
@@ -1139,15 +1128,7 @@ func (b *chBlock) add(f *File, t *Table, cols []*chCol, keyCols []int, native bo
 		if err != nil {
 			return &Error{File: f.Path, Line: v.line, Table: "clickhouse." + t.Name, Column: c.name, Msg: err.Error(), Input: true}
 		}
-		if native {
-			x = c.toNative(x)
-		}
-		if c.str {
-			s, _ := x.(string)
-			b.strs[i] = append(b.strs[i], s)
-		} else {
-			b.anys[i] = append(b.anys[i], x)
-		}
+		b.put(i, x, native)
 	}
 	key := ""
 	if keyCols != nil {

@@ -631,26 +631,32 @@ func textClasses(b []byte) uint8 {
 
 // dateTimeText reports whether localDateTime reads b (19 bytes) as a date and time.
 func dateTimeText(b []byte) bool {
-	if b[4] != '-' || b[7] != '-' || b[10] != ' ' || b[13] != ':' || b[16] != ':' {
-		return false
+	_, _, _, _, _, _, ok := dateTimeParts(b)
+	return ok
+}
+
+// dateTimeParts reads "2006-01-02 15:04:05" (19 bytes, each field in range, a day its month has).
+func dateTimeParts[T string | []byte](b T) (y, mo, d, h, mi, se int, ok bool) {
+	if len(b) != 19 || b[4] != '-' || b[7] != '-' || b[10] != ' ' || b[13] != ':' || b[16] != ':' {
+		return
 	}
 	num := func(i, n int) int {
 		v := 0
-		for _, c := range b[i : i+n] {
-			if c < '0' || c > '9' {
+		for j := i; j < i+n; j++ {
+			if b[j] < '0' || b[j] > '9' {
 				return -1
 			}
-			v = v*10 + int(c-'0')
+			v = v*10 + int(b[j]-'0')
 		}
 		return v
 	}
-	y, mo, d, h, mi, se := num(0, 4), num(5, 2), num(8, 2), num(11, 2), num(14, 2), num(17, 2)
+	y, mo, d, h, mi, se = num(0, 4), num(5, 2), num(8, 2), num(11, 2), num(14, 2), num(17, 2)
 	if y < 0 || mo < 1 || mo > 12 || d < 1 || h < 0 || h > 23 || mi < 0 || mi > 59 || se < 0 || se > 59 {
-		return false
+		return
 	}
 	days := [13]int{0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31}[mo]
 	if mo == 2 && y%4 == 0 && (y%100 != 0 || y%400 == 0) {
 		days = 29
 	}
-	return d <= days
+	return y, mo, d, h, mi, se, d <= days
 }
